@@ -1,0 +1,234 @@
+/**
+ * Actions of the CLI commands: they run operations (through the daemon when
+ * one serves the project, in-process otherwise) and print the results.
+ */
+import { formatAge, printJson, shortOid, table } from "./output.ts";
+import { VibeError } from "../errors.ts";
+import { runOp } from "../service/client.ts";
+import type { VibeRecord } from "../meta/meta_store.ts";
+import type { VibeStatus } from "../project/lifecycle.ts";
+import type { DiffResult } from "../project/diff.ts";
+import type { PromoteResult } from "../project/promote.ts";
+import type { CommitResult } from "../project/commit.ts";
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const branchName = (ref: string | null) => (ref ? ref.replace("refs/heads/", "") : "");
+
+export async function runInit(cwd: string, opts: { json?: boolean }): Promise<void> {
+  const { initProject } = await import("../project/init.ts");
+  const tty = !opts.json && Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const progress = tty
+    ? (trees: number, files: number) =>
+      Deno.stderr.writeSync(enc.encode(`\rIndexing HEAD: ${trees} trees, ${files} files`))
+    : undefined;
+  const r = await initProject(cwd, progress);
+  if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[K"));
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  if (!r.index) {
+    console.log(
+      `Initialized vibe in ${r.vibeDir}. HEAD has no commits yet: commit something, then spawn vibes.`,
+    );
+    return;
+  }
+  console.log(
+    `Initialized vibe in ${r.vibeDir}: indexed ${r.index.files} files in ${r.index.trees} trees ` +
+      `of ${shortOid(r.index.commit)}${r.branch ? ` (${branchName(r.branch)})` : ""} ` +
+      `in ${Math.round(r.ms)} ms (${r.index.newTrees} trees decoded).`,
+  );
+}
+
+export interface SpawnFlags {
+  from?: string;
+  mount?: string | boolean;
+  transport?: string;
+  json?: boolean;
+}
+
+export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promise<void> {
+  if (opts.mount !== false) {
+    throw new VibeError(
+      "USAGE",
+      `Cannot mount "${id}": this vibe build has no mount transport yet (FUSE and NFS are coming); ` +
+        `run "vibe spawn ${id} --no-mount" and work through the Vfs (see "vibe demo")`,
+    );
+  }
+  const v = await runOp(cwd, "spawn", {
+    id,
+    ...(opts.from !== undefined ? { from: opts.from } : {}),
+  }) as VibeRecord;
+  if (opts.json) {
+    printJson({ ...v, mounted: false });
+    return;
+  }
+  const base = `${shortOid(v.baseCommit)}${v.baseRef ? ` (${branchName(v.baseRef)})` : ""}`;
+  console.log(`Spawned vibe "${v.id}" on ${base}, not mounted.`);
+}
+
+interface LsRow {
+  id: string;
+  state: string;
+  base: string;
+  branch: string | null;
+  ageMs: number;
+  drift: number;
+  deltaBytes: number;
+  promoted: string | null;
+  mountPath: string | null;
+  transport: string | null;
+}
+
+export async function runLs(cwd: string, opts: { json?: boolean }): Promise<void> {
+  const rows = await runOp(cwd, "ls", {}) as LsRow[];
+  if (opts.json) {
+    printJson(rows);
+    return;
+  }
+  if (rows.length === 0) {
+    console.log(`No vibes. Make one with "vibe spawn <id>".`);
+    return;
+  }
+  console.log(table([
+    ["ID", "STATE", "BASE", "AGE", "DRIFT", "MOUNT", "PROMOTED"],
+    ...rows.map((r) => [
+      r.id,
+      r.state,
+      `${shortOid(r.base)}${r.branch ? ` ${branchName(r.branch)}` : ""}`,
+      formatAge(r.ageMs),
+      plural(r.drift, "path"),
+      r.mountPath ?? "-",
+      shortOid(r.promoted),
+    ]),
+  ]));
+}
+
+export async function runStatus(
+  cwd: string,
+  id: string | undefined,
+  opts: { json?: boolean },
+): Promise<void> {
+  const all = await runOp(cwd, "status", id !== undefined ? { id } : {}) as VibeStatus[];
+  if (opts.json) {
+    printJson(id !== undefined ? all[0] : all);
+    return;
+  }
+  if (all.length === 0) console.log(`No vibes.`);
+  for (const s of all) {
+    console.log(
+      `vibe ${s.id} (${s.state}) on ${shortOid(s.baseCommit)}${
+        s.baseRef ? ` ${branchName(s.baseRef)}` : ""
+      }, ${formatAge(s.ageMs)} old, ${plural(s.changes.length, "changed path")}${
+        s.promotedCommit ? `, promoted ${shortOid(s.promotedCommit)}` : ""
+      }${s.promotedCommit && s.unpromoted ? " (changed since)" : ""}`,
+    );
+    for (const c of s.changes) console.log(`  ${c.status} ${c.path}`);
+  }
+}
+
+export async function runDiff(
+  cwd: string,
+  id: string,
+  opts: { stat?: boolean; nameStatus?: boolean; json?: boolean },
+): Promise<void> {
+  const format = opts.json
+    ? "name-status"
+    : opts.stat
+    ? "stat"
+    : opts.nameStatus
+    ? "name-status"
+    : "patch";
+  const r = await runOp(cwd, "diff", { id, format }) as DiffResult;
+  if (opts.json) {
+    printJson({ id, base: r.base, tree: r.tree, changes: r.changes });
+    return;
+  }
+  const data = new TextEncoder().encode(r.output);
+  let off = 0;
+  while (off < data.length) off += await Deno.stdout.write(data.subarray(off));
+}
+
+export async function runPromote(
+  cwd: string,
+  id: string,
+  opts: { message?: string; json?: boolean },
+): Promise<void> {
+  const r = await runOp(cwd, "promote", {
+    id,
+    ...(opts.message !== undefined ? { message: opts.message } : {}),
+  }) as PromoteResult;
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  console.log(
+    `Promoted "${id}" to ${r.ref} = ${shortOid(r.commit)} (${
+      plural(r.changes.length, "changed path")
+    } on ${shortOid(r.baseCommit)}).`,
+  );
+  if (r.skipped.length > 0) {
+    console.log(`Left out (git cannot store them): ${r.skipped.join(", ")}`);
+  }
+}
+
+export async function runCommit(
+  cwd: string,
+  id: string,
+  opts: { branch?: string; sync?: boolean; keep?: boolean; json?: boolean },
+): Promise<void> {
+  const r = await runOp(cwd, "commit", {
+    id,
+    ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
+    sync: opts.sync === true,
+    keep: opts.keep === true,
+  }) as CommitResult;
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  const b = branchName(r.branch);
+  const how = r.kind === "fast-forward"
+    ? "fast-forward"
+    : r.kind === "merged"
+    ? "merged onto the moved branch"
+    : "already contained";
+  console.log(
+    `Committed "${id}" to ${b}: ${shortOid(r.oldTip)} -> ${shortOid(r.newTip)} (${how}).`,
+  );
+  if (r.sync) {
+    console.log(`Synced the worktree: ${plural(r.sync.updated.length, "path")} updated.`);
+    if (r.sync.skipped.length > 0) {
+      console.log(`Left alone (uncommitted changes in the worktree): ${r.sync.skipped.join(", ")}`);
+    }
+  }
+  if (r.worktreeBehind) {
+    console.log(
+      `Note: the root worktree is on ${b}, which moved; run "git read-tree -m -u ${
+        shortOid(r.oldTip)
+      } ${shortOid(r.newTip)}" to update it, or use --sync next time.`,
+    );
+  }
+  console.log(r.torndown ? `Vibe "${id}" was torn down.` : `Vibe "${id}" is kept.`);
+}
+
+export async function runDestroy(
+  cwd: string,
+  id: string,
+  opts: { purge?: boolean; json?: boolean },
+): Promise<void> {
+  const r = await runOp(cwd, "destroy", { id, purge: opts.purge === true }) as {
+    id: string;
+    purged: boolean;
+  };
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  console.log(
+    `Destroyed vibe "${id}"${
+      r.purged ? ` and deleted refs/vibes/${id}` : ` (refs/vibes/${id} kept)`
+    }.`,
+  );
+}

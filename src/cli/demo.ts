@@ -1,0 +1,202 @@
+/**
+ * `vibe demo`: a scripted tour on a generated sample repository in a temp
+ * dir. Three agents work in parallel vibes; two land, one conflicts.
+ * Until a mount transport exists, the agents work through the Vfs directly
+ * (the tour says so in one line).
+ */
+import { Project } from "../project/project.ts";
+import { initProject } from "../project/init.ts";
+import { spawnVibe, vibeStatus } from "../project/lifecycle.ts";
+import { diffVibe } from "../project/diff.ts";
+import { promoteVibe } from "../project/promote.ts";
+import { commitVibe } from "../project/commit.ts";
+import { readText, removePath, renamePath, writeFile } from "../vfs/path_ops.ts";
+import { VibeError } from "../errors.ts";
+import type { Caller } from "../vfs/vfs.ts";
+
+const enc = new TextEncoder();
+const useColor = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+const bold = (s: string) => (useColor ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (useColor ? `\x1b[2m${s}\x1b[0m` : s);
+
+function step(title: string): void {
+  console.log(`\n${bold(`== ${title}`)}`);
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  const o = await new Deno.Command("git", {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: {
+      GIT_AUTHOR_NAME: "Vibe Demo",
+      GIT_AUTHOR_EMAIL: "demo@vibe.invalid",
+      GIT_COMMITTER_NAME: "Vibe Demo",
+      GIT_COMMITTER_EMAIL: "demo@vibe.invalid",
+    },
+  }).output();
+  if (!o.success) {
+    throw new Error(`git ${args.join(" ")} failed: ${new TextDecoder().decode(o.stderr)}`);
+  }
+  return new TextDecoder().decode(o.stdout);
+}
+
+const SAMPLE: Record<string, string> = {
+  "README.md": "# Sample service\n\nA tiny service used by the vibe demo.\n\nStatus: alpha\n",
+  "src/server.ts":
+    'import { greet } from "./util.ts";\n\nexport function handle(name: string): string {\n  return greet(name);\n}\n',
+  "src/util.ts":
+    'export function greet(name: string): string {\n  return "Hello, " + name;\n}\n\nexport const VERSION = "0.1.0";\n',
+  "docs/old-notes.md": "These notes are obsolete.\n",
+  "docs/guide.md": "# Guide\n\nRun the server.\n",
+};
+
+export async function runDemo(opts: { keep?: boolean }): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "vibe-demo-" });
+  // The sample repo's commits are signed by a demo identity, whatever the user's config says.
+  const identity: Record<string, string> = {
+    GIT_AUTHOR_NAME: "Vibe Demo",
+    GIT_AUTHOR_EMAIL: "demo@vibe.invalid",
+    GIT_COMMITTER_NAME: "Vibe Demo",
+    GIT_COMMITTER_EMAIL: "demo@vibe.invalid",
+  };
+  const saved = Object.keys(identity).map((k) => [k, Deno.env.get(k)] as const);
+  for (const [k, v] of Object.entries(identity)) Deno.env.set(k, v);
+  let project: Project | null = null;
+  try {
+    step(`A sample repository in ${root}`);
+    await git(root, ["init", "-q", "-b", "main"]);
+    for (const [path, text] of Object.entries(SAMPLE)) {
+      await Deno.mkdir(`${root}/${path.split("/").slice(0, -1).join("/") || "."}`, {
+        recursive: true,
+      });
+      await Deno.writeTextFile(`${root}/${path}`, text);
+    }
+    await git(root, ["add", "-A"]);
+    await git(root, ["commit", "-q", "-m", "Initial sample service"]);
+    console.log(dim((await git(root, ["log", "--oneline"])).trimEnd()));
+
+    step("vibe init");
+    const init = await initProject(root);
+    console.log(
+      `indexed ${init.index?.files} files in ${init.index?.trees} trees in ${
+        Math.round(init.ms)
+      } ms`,
+    );
+
+    step("vibe spawn alice, bob, carol");
+    project = await Project.open(root);
+    for (const id of ["alice", "bob", "carol"]) {
+      const v = await spawnVibe(project, id);
+      console.log(`spawned ${id} on ${v.baseCommit.slice(0, 12)}`);
+    }
+    console.log(
+      dim(
+        "mounting: not available in this build (no FUSE/NFS transport yet); agents work through the Vfs directly",
+      ),
+    );
+
+    step("Three agents change files in parallel");
+    const me: Caller = { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+    const alice = project.workspace("alice");
+    const bob = project.workspace("bob");
+    const carol = project.workspace("carol");
+    await Promise.all([
+      (async () => {
+        await writeFile(
+          alice,
+          "README.md",
+          (await readText(alice, "README.md")).replace("Status: alpha", "Status: beta"),
+          me,
+        );
+        await writeFile(
+          alice,
+          "src/health.ts",
+          'export function health(): string {\n  return "ok";\n}\n',
+          me,
+        );
+      })(),
+      (async () => {
+        await writeFile(
+          bob,
+          "src/util.ts",
+          (await readText(bob, "src/util.ts")).replace('"0.1.0"', '"0.2.0"'),
+          me,
+        );
+        await removePath(bob, "docs/old-notes.md");
+        await renamePath(bob, "docs/guide.md", "docs/GUIDE.md");
+      })(),
+      (async () => {
+        await writeFile(
+          carol,
+          "README.md",
+          (await readText(carol, "README.md")).replace("Status: alpha", "Status: stable"),
+          me,
+        );
+      })(),
+    ]);
+    console.log("alice: README.md (status line), new src/health.ts");
+    console.log(
+      "bob:   src/util.ts (version), rm docs/old-notes.md, mv docs/guide.md docs/GUIDE.md",
+    );
+    console.log("carol: README.md (the same status line as alice)");
+
+    step("vibe status");
+    const changed = new Map<string, Set<string>>();
+    for (const id of ["alice", "bob", "carol"]) {
+      const s = await vibeStatus(project, id);
+      changed.set(id, new Set(s.changes.map((c) => c.path)));
+      console.log(`${id}: ${s.changes.map((c) => `${c.status} ${c.path}`).join(", ")}`);
+    }
+
+    step("Overlapping paths (who would conflict with whom)");
+    const ids = [...changed.keys()];
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) {
+        const a = changed.get(ids[i]!)!;
+        const both = [...changed.get(ids[j]!)!].filter((p) => a.has(p));
+        console.log(`${ids[i]} x ${ids[j]}: ${both.length ? both.join(", ") : "none"}`);
+      }
+    }
+
+    step("vibe diff bob (exactly what git diff prints)");
+    const d = await diffVibe(project, "bob", { extraArgs: ["-M"] });
+    await Deno.stdout.write(enc.encode(d.output));
+
+    step("vibe promote + vibe commit alice (fast-forward)");
+    let p = await promoteVibe(project, "alice", { message: "Mark beta; add health check" });
+    console.log(`refs/vibes/alice = ${p.commit.slice(0, 12)}`);
+    let c = await commitVibe(project, "alice", { branch: "main" });
+    console.log(`main: ${c.oldTip.slice(0, 12)} -> ${c.newTip.slice(0, 12)} (${c.kind})`);
+
+    step("vibe promote + vibe commit bob (main moved: clean 3-way merge)");
+    p = await promoteVibe(project, "bob", { message: "Bump version; tidy docs" });
+    console.log(`refs/vibes/bob = ${p.commit.slice(0, 12)}`);
+    c = await commitVibe(project, "bob", { branch: "main" });
+    console.log(`main: ${c.oldTip.slice(0, 12)} -> ${c.newTip.slice(0, 12)} (${c.kind})`);
+
+    step("vibe promote + vibe commit carol (same lines as alice: refused, nothing lost)");
+    await promoteVibe(project, "carol", { message: "Mark stable" });
+    try {
+      await commitVibe(project, "carol", { branch: "main" });
+      console.log("unexpected: carol landed");
+    } catch (e) {
+      if (!(e instanceof VibeError) || e.code !== "CONFLICT") throw e;
+      console.log(`refused: ${e.message}`);
+      console.log(`carol still has: ${(await readText(carol, "README.md")).split("\n")[4]}`);
+    }
+
+    step("git log --oneline --graph --all");
+    console.log((await git(root, ["log", "--oneline", "--graph", "--all"])).trimEnd());
+    step("git fsck --strict");
+    await git(root, ["fsck", "--strict", "--no-progress"]);
+    console.log("clean");
+  } finally {
+    project?.close();
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    if (opts.keep) console.log(`\nKept the sample repository: ${root}`);
+    else await Deno.remove(root, { recursive: true });
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Per-vibe copy-on-write bytes: `.vibe/sessions/<id>/delta/<ino>` holds the
+ * content of every materialized file of the vibe.
+ *
+ * Crash ordering (the caller keeps it): copy-up writes the complete bytes to
+ * a temporary file and renames it to `<ino>` before the metadata row flips to
+ * materialized; removal flips the metadata first and deletes the bytes after.
+ * A crash therefore leaves at worst an unreferenced `<ino>` or temp file,
+ * which `collectGarbage` removes, never a row pointing at missing bytes.
+ */
+import { VibeError } from "../errors.ts";
+import type { Ino } from "../types.ts";
+
+const MAX_OPEN_FILES = 128;
+
+export class DeltaStore {
+  readonly dir: string;
+  #open = new Map<Ino, Deno.FsFile>();
+
+  /** `sessionDir` is `.vibe/sessions/<id>`; its `delta/` is created when missing. */
+  constructor(sessionDir: string) {
+    this.dir = `${sessionDir}/delta`;
+    Deno.mkdirSync(this.dir, { recursive: true });
+  }
+
+  pathOf(ino: Ino): string {
+    return `${this.dir}/${ino}`;
+  }
+
+  #file(ino: Ino): Deno.FsFile {
+    let f = this.#open.get(ino);
+    if (f) {
+      // Refresh LRU position.
+      this.#open.delete(ino);
+      this.#open.set(ino, f);
+      return f;
+    }
+    try {
+      f = Deno.openSync(this.pathOf(ino), { read: true, write: true });
+    } catch (e) {
+      throw new VibeError(
+        "EIO",
+        `Cannot open the bytes of inode ${ino} at "${this.pathOf(ino)}": ${(e as Error).message}`,
+      );
+    }
+    this.#open.set(ino, f);
+    if (this.#open.size > MAX_OPEN_FILES) {
+      const [oldIno, oldF] = this.#open.entries().next().value as [Ino, Deno.FsFile];
+      this.#open.delete(oldIno);
+      oldF.close();
+    }
+    return f;
+  }
+
+  /** Writes `data` as the complete content of `ino` (temp file, then rename). */
+  writeWhole(ino: Ino, data: Uint8Array): void {
+    this.#forget(ino);
+    const tmp = `${this.pathOf(ino)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      Deno.writeFileSync(tmp, data);
+      Deno.renameSync(tmp, this.pathOf(ino));
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* nothing to clean */ }
+      throw ioError("write", ino, e);
+    }
+  }
+
+  /** Copies an existing file (e.g. the blob cache's copy) as the content of `ino`. */
+  copyFrom(ino: Ino, srcPath: string): void {
+    this.#forget(ino);
+    const tmp = `${this.pathOf(ino)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      Deno.copyFileSync(srcPath, tmp);
+      Deno.renameSync(tmp, this.pathOf(ino));
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* nothing to clean */ }
+      throw ioError("copy", ino, e);
+    }
+  }
+
+  size(ino: Ino): number {
+    return this.#file(ino).statSync().size;
+  }
+
+  read(ino: Ino, offset: number, length: number): Uint8Array {
+    const f = this.#file(ino);
+    const size = f.statSync().size;
+    if (offset >= size) return new Uint8Array(0);
+    const n = Math.min(length, size - offset);
+    const buf = new Uint8Array(n);
+    f.seekSync(offset, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < n) {
+      const r = f.readSync(buf.subarray(got));
+      if (r === null || r === 0) break;
+      got += r;
+    }
+    return got === n ? buf : buf.subarray(0, got);
+  }
+
+  write(ino: Ino, offset: number, data: Uint8Array): number {
+    const f = this.#file(ino);
+    f.seekSync(offset, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < data.length) done += f.writeSync(data.subarray(done));
+    return done;
+  }
+
+  truncate(ino: Ino, size: number): void {
+    this.#file(ino).truncateSync(size);
+  }
+
+  fsync(ino: Ino, dataOnly: boolean): void {
+    const f = this.#file(ino);
+    if (dataOnly) f.syncDataSync();
+    else f.syncSync();
+  }
+
+  remove(ino: Ino): void {
+    this.#forget(ino);
+    try {
+      Deno.removeSync(this.pathOf(ino));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw ioError("remove", ino, e);
+    }
+  }
+
+  /** Removes files whose inode is not in `keep` (leftovers of crashes). Returns how many. */
+  collectGarbage(keep: Set<Ino>): number {
+    let n = 0;
+    for (const e of Deno.readDirSync(this.dir)) {
+      const ino = Number(e.name);
+      if (Number.isInteger(ino) && keep.has(ino)) continue;
+      try {
+        Deno.removeSync(`${this.dir}/${e.name}`);
+        n++;
+      } catch { /* raced with another cleaner */ }
+    }
+    return n;
+  }
+
+  /** Bytes used by the delta (apparent sizes). */
+  usageBytes(): number {
+    let total = 0;
+    for (const e of Deno.readDirSync(this.dir)) {
+      try {
+        total += Deno.statSync(`${this.dir}/${e.name}`).size;
+      } catch { /* removed meanwhile */ }
+    }
+    return total;
+  }
+
+  #forget(ino: Ino): void {
+    const f = this.#open.get(ino);
+    if (f) {
+      this.#open.delete(ino);
+      f.close();
+    }
+  }
+
+  close(): void {
+    for (const f of this.#open.values()) f.close();
+    this.#open.clear();
+  }
+}
+
+function ioError(what: string, ino: Ino, e: unknown): VibeError {
+  const code = e instanceof Deno.errors.NotFound
+    ? "EIO"
+    : (e as { code?: string }).code === "ENOSPC"
+    ? "ENOSPC"
+    : (e as { code?: string }).code === "EDQUOT"
+    ? "EDQUOT"
+    : "EIO";
+  return new VibeError(code, `Cannot ${what} the bytes of inode ${ino}: ${(e as Error).message}`);
+}

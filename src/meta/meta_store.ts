@@ -1,0 +1,163 @@
+/**
+ * The metadata store: vibes, their inodes and directory entries, the tree
+ * cache, the change journal, snapshots and locks. One implementation
+ * (`SqliteMetaStore`) lives beside this file; it is the only module that
+ * imports `node:sqlite`.
+ *
+ * Invariants: every mutating method is atomic; `transaction` nests (inner
+ * calls join the outer transaction). Writers from several processes are
+ * serialized by SQLite (WAL, busy timeout).
+ */
+import type { Ino, Oid, Timespec } from "../types.ts";
+import type { FileKind } from "../vfs/vfs.ts";
+import type { TreeEntry } from "../git/object_store.ts";
+
+export type VibeState = "active" | "promoted" | "committed";
+
+export interface VibeRecord {
+  id: string;
+  baseCommit: Oid;
+  baseTree: Oid;
+  /** Branch the vibe was spawned from ("refs/heads/main"), null when from a detached rev. */
+  baseRef: string | null;
+  createdMs: number;
+  state: VibeState;
+  uid: number;
+  gid: number;
+  mountPath: string | null;
+  transport: string | null;
+  promotedCommit: Oid | null;
+  promotedMs: number | null;
+  /** Journal sequence number at the last promote: later entries are unpromoted work. */
+  promotedSeq: number | null;
+}
+
+/** One inode of a vibe, as stored. */
+export interface InodeRecord {
+  ino: Ino;
+  kind: FileKind;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  /** Size of materialized files and new symlinks; null when it comes from the git object. */
+  size: number | null;
+  atime: Timespec;
+  mtime: Timespec;
+  ctime: Timespec;
+  /** Git object of clean content: a blob (file, symlink), a tree (dir), a commit (submodule). */
+  oid: Oid | null;
+  /** The git mode the object had in the base tree (null for nodes created in the vibe). */
+  gitMode: number | null;
+  /** File bytes live in the delta store. */
+  materialized: boolean;
+  /** Directory: its dirents rows are complete and authoritative. */
+  loaded: boolean;
+  /** Differs from the base (this inode or, for dirs, something below it). */
+  dirty: boolean;
+  volatile: boolean;
+  /** Target of a symlink created or changed in the vibe. */
+  target: string | null;
+  /** Directory: the parent directory (root: 0). Files: the parent they were first seen in. */
+  parent: Ino;
+  /** Directory: the cookie the next new entry gets. */
+  nextCookie: number;
+}
+
+export interface DirentRecord {
+  name: string;
+  ino: Ino;
+  cookie: number;
+}
+
+/** A directory entry joined with its inode's kind (for readdir). */
+export interface ListedDirent extends DirentRecord {
+  kind: FileKind;
+}
+
+export type JournalOp =
+  | "create"
+  | "write"
+  | "truncate"
+  | "mkdir"
+  | "symlink"
+  | "link"
+  | "unlink"
+  | "rmdir"
+  | "rename"
+  | "chmod"
+  | "setattr";
+
+export interface JournalEntry {
+  seq: number;
+  vibe: string;
+  timeMs: number;
+  op: JournalOp;
+  path: string;
+  path2: string | null;
+  ino: Ino;
+  size: number | null;
+}
+
+export interface MetaStore {
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE); joins an enclosing one. */
+  transaction<T>(fn: () => T): T;
+  /** Makes every committed change durable against power loss. */
+  syncDurable(): void;
+  close(): void;
+
+  getSetting(key: string): string | null;
+  setSetting(key: string, value: string): void;
+
+  hasTree(oid: Oid): boolean;
+  getTree(oid: Oid): TreeEntry[] | null;
+  putTree(oid: Oid, entries: TreeEntry[]): void;
+  markCommitIndexed(oid: Oid, tree: Oid, files: number): void;
+  isCommitIndexed(oid: Oid): boolean;
+  /** Root tree of an indexed commit (null when not indexed). */
+  indexedCommitTree(oid: Oid): Oid | null;
+
+  getVibe(id: string): VibeRecord | null;
+  listVibes(): VibeRecord[];
+  insertVibe(v: VibeRecord, root: InodeRecord): void;
+  updateVibe(id: string, fields: Partial<Omit<VibeRecord, "id">>): void;
+  /** Deletes a vibe and all its rows (inodes, dirents, journal, snapshots). */
+  deleteVibe(id: string): void;
+  /** Reserves `count` consecutive inode numbers for the vibe; returns the first. */
+  allocInos(vibe: string, count: number): Ino;
+
+  getInode(vibe: string, ino: Ino): InodeRecord | null;
+  putInode(vibe: string, node: InodeRecord): void;
+  deleteInode(vibe: string, ino: Ino): void;
+  /** Inodes with nlink 0 (unlinked while in use), to reclaim on open. */
+  orphanInodes(vibe: string): Ino[];
+  /** Every materialized inode (for delta garbage collection). */
+  materializedInos(vibe: string): Ino[];
+
+  getDirent(vibe: string, parent: Ino, name: string): DirentRecord | null;
+  putDirent(vibe: string, parent: Ino, d: DirentRecord): void;
+  deleteDirent(vibe: string, parent: Ino, name: string): void;
+  /** Entries with cookie > afterCookie in cookie order. */
+  listDirents(vibe: string, parent: Ino, afterCookie: number, limit: number): ListedDirent[];
+  countDirents(vibe: string, parent: Ino): number;
+  /** Every (parent, name) that links to `ino`. */
+  linksOf(vibe: string, ino: Ino): { parent: Ino; name: string }[];
+
+  getXattr(vibe: string, ino: Ino, name: string): Uint8Array | null;
+  setXattr(vibe: string, ino: Ino, name: string, value: Uint8Array): void;
+  /** True when it existed. */
+  removeXattr(vibe: string, ino: Ino, name: string): boolean;
+  listXattrs(vibe: string, ino: Ino): string[];
+
+  appendJournal(e: Omit<JournalEntry, "seq">): void;
+  readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[];
+  /** Last journal sequence number of a vibe (0 when none). */
+  lastJournalSeq(vibe: string): number;
+
+  /**
+   * Takes a named lock row (owner string, pid) if it is free or its holder
+   * process is gone. Returns false when someone else holds it.
+   */
+  tryLock(name: string, owner: string): boolean;
+  unlock(name: string, owner: string): void;
+}

@@ -1,0 +1,107 @@
+/**
+ * Numbered migrations of `.vibe/metadata.db`. Append only: a released
+ * migration is never edited; `user_version` records how many ran.
+ *
+ * Model (see README, "Design"):
+ * - `trees` caches decoded git trees by oid (immutable, shared by every vibe
+ *   and base commit), so indexing a new base commit only decodes new trees.
+ * - Each vibe has its own inode space. `inodes` holds a row per inode the vibe
+ *   has handed out; `dirents` maps (parent, name) → inode with a per-directory
+ *   cookie. A directory's entries come from its git tree until it is *loaded*;
+ *   from then on its `dirents` rows are complete and authoritative (loading is
+ *   one transaction), so deletions and renames need no whiteouts.
+ * - `dirty` marks inodes that differ from the base, and every ancestor of a
+ *   dirty inode is dirty too, so promote/status/diff visit O(changes).
+ * - `journal` is an append-only log of changes per vibe for the dashboard and
+ *   exec change reports.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE trees (oid TEXT PRIMARY KEY, entries TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE indexed_commits (
+    oid TEXT PRIMARY KEY, tree TEXT NOT NULL, indexed_ms INTEGER NOT NULL, files INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE vibes (
+    id TEXT PRIMARY KEY,
+    base_commit TEXT NOT NULL,
+    base_tree TEXT NOT NULL,
+    base_ref TEXT,
+    created_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    next_ino INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    gid INTEGER NOT NULL,
+    mount_path TEXT,
+    transport TEXT,
+    promoted_commit TEXT,
+    promoted_ms INTEGER,
+    promoted_seq INTEGER
+  ) WITHOUT ROWID;
+  CREATE TABLE inodes (
+    vibe TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    mode INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    gid INTEGER NOT NULL,
+    nlink INTEGER NOT NULL,
+    size INTEGER,
+    atime_s INTEGER NOT NULL, atime_ns INTEGER NOT NULL,
+    mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+    oid TEXT,
+    git_mode INTEGER,
+    materialized INTEGER NOT NULL,
+    loaded INTEGER NOT NULL,
+    dirty INTEGER NOT NULL,
+    volatile INTEGER NOT NULL DEFAULT 0,
+    target TEXT,
+    parent INTEGER NOT NULL,
+    next_cookie INTEGER NOT NULL,
+    PRIMARY KEY (vibe, ino)
+  ) WITHOUT ROWID;
+  CREATE TABLE dirents (
+    vibe TEXT NOT NULL,
+    parent INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    cookie INTEGER NOT NULL,
+    PRIMARY KEY (vibe, parent, name)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX dirents_by_cookie ON dirents (vibe, parent, cookie);
+  CREATE INDEX dirents_by_ino ON dirents (vibe, ino);
+  CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    vibe TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    op TEXT NOT NULL,
+    path TEXT NOT NULL,
+    path2 TEXT,
+    ino INTEGER NOT NULL,
+    size INTEGER
+  );
+  CREATE INDEX journal_by_vibe ON journal (vibe, seq);
+  CREATE TABLE xattrs (
+    vibe TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (vibe, ino, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE snapshots (
+    vibe TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    PRIMARY KEY (vibe, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,501 @@
+/**
+ * `MetaStore` on `node:sqlite` — the only module that imports it.
+ *
+ * WAL mode with synchronous=NORMAL: every commit is atomic and survives a
+ * process crash; `syncDurable()` issues one synchronous=FULL commit, which
+ * makes every earlier commit durable against power loss too (used by fsync).
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { VibeError } from "../errors.ts";
+import type { Ino, Oid } from "../types.ts";
+import type { TreeEntry } from "../git/object_store.ts";
+import type { FileKind } from "../vfs/vfs.ts";
+import type {
+  DirentRecord,
+  InodeRecord,
+  JournalEntry,
+  JournalOp,
+  ListedDirent,
+  MetaStore,
+  VibeRecord,
+  VibeState,
+} from "./meta_store.ts";
+import { MIGRATIONS } from "./schema.ts";
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => Number(v);
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export interface OpenOptions {
+  /** Create the file and run migrations when missing (init). Otherwise it must exist. */
+  create?: boolean;
+  /** Milliseconds to wait for another process's write lock. */
+  busyTimeoutMs?: number;
+}
+
+export class SqliteMetaStore implements MetaStore {
+  readonly path: string;
+  #db: DatabaseSync;
+  #depth = 0;
+  #stmts = new Map<string, StatementSync>();
+
+  constructor(path: string, opts: OpenOptions = {}) {
+    this.path = path;
+    let exists = true;
+    try {
+      Deno.statSync(path);
+    } catch {
+      exists = false;
+    }
+    if (!exists && !opts.create) {
+      throw new VibeError(
+        "NOT_INITIALIZED",
+        `Cannot open the vibe metadata: "${path}" does not exist (run "vibe init")`,
+      );
+    }
+    try {
+      this.#db = new DatabaseSync(path);
+      this.#db.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 10000}`);
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      this.#db.exec("PRAGMA foreign_keys = OFF");
+      this.#migrate();
+    } catch (e) {
+      if (e instanceof VibeError) throw e;
+      throw new VibeError(
+        "CORRUPT",
+        `Cannot open the vibe metadata "${path}": ${(e as Error).message} ` +
+          `(move it aside and run "vibe init" again; vibe data in .vibe/sessions is kept)`,
+      );
+    }
+  }
+
+  #migrate(): void {
+    const row = this.#db.prepare("PRAGMA user_version").get() as Row;
+    const version = num(row["user_version"]);
+    if (version > MIGRATIONS.length) {
+      throw new VibeError(
+        "CORRUPT",
+        `Cannot open the vibe metadata "${this.path}": it was written by a newer vibe ` +
+          `(schema ${version}, this vibe knows ${MIGRATIONS.length}; upgrade vibe)`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        this.#db.exec(MIGRATIONS[v]!);
+        this.#db.exec(`PRAGMA user_version = ${v + 1}`);
+        this.#db.exec("COMMIT");
+      } catch (e) {
+        this.#db.exec("ROLLBACK");
+        throw e;
+      }
+    }
+  }
+
+  #st(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.#depth > 0) {
+      this.#depth++;
+      try {
+        return fn();
+      } finally {
+        this.#depth--;
+      }
+    }
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#depth = 1;
+    try {
+      const out = fn();
+      this.#db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* already rolled back */ }
+      throw e;
+    } finally {
+      this.#depth = 0;
+    }
+  }
+
+  /** Makes all committed changes durable against power loss (one FULL-sync commit). */
+  syncDurable(): void {
+    if (this.#depth > 0) return;
+    this.#db.exec("PRAGMA synchronous = FULL");
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#db.exec("INSERT OR REPLACE INTO settings VALUES ('last_sync_ms', " + Date.now() + ")");
+      this.#db.exec("COMMIT");
+    } finally {
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+    }
+  }
+
+  /** SQLite's own consistency check; "ok" when the file is sound. */
+  integrityCheck(): string {
+    const rows = this.#db.prepare("PRAGMA integrity_check").all() as Row[];
+    return rows.map((r) => str(r["integrity_check"])).join("\n");
+  }
+
+  close(): void {
+    this.#stmts.clear();
+    try {
+      this.#db.close();
+    } catch { /* closing twice is fine */ }
+  }
+
+  // ---- settings ----
+  getSetting(key: string): string | null {
+    const r = this.#st("SELECT value FROM settings WHERE key = ?").get(key) as Row | undefined;
+    return r ? str(r["value"]) : null;
+  }
+  setSetting(key: string, value: string): void {
+    this.#st("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)").run(key, value);
+  }
+
+  // ---- tree cache ----
+  hasTree(oid: Oid): boolean {
+    return this.#st("SELECT 1 FROM trees WHERE oid = ?").get(oid) !== undefined;
+  }
+  getTree(oid: Oid): TreeEntry[] | null {
+    const r = this.#st("SELECT entries FROM trees WHERE oid = ?").get(oid) as Row | undefined;
+    if (!r) return null;
+    const raw = JSON.parse(str(r["entries"])) as [string, number, string][];
+    return raw.map(([name, mode, oid]) => ({ name, mode, oid }));
+  }
+  putTree(oid: Oid, entries: TreeEntry[]): void {
+    const enc = JSON.stringify(entries.map((e) => [e.name, e.mode, e.oid]));
+    this.#st("INSERT OR IGNORE INTO trees (oid, entries) VALUES (?, ?)").run(oid, enc);
+  }
+  markCommitIndexed(oid: Oid, tree: Oid, files: number): void {
+    this.#st("INSERT OR REPLACE INTO indexed_commits VALUES (?, ?, ?, ?)").run(
+      oid,
+      tree,
+      Date.now(),
+      files,
+    );
+  }
+  isCommitIndexed(oid: Oid): boolean {
+    return this.#st("SELECT 1 FROM indexed_commits WHERE oid = ?").get(oid) !== undefined;
+  }
+  indexedCommitTree(oid: Oid): Oid | null {
+    const r = this.#st("SELECT tree FROM indexed_commits WHERE oid = ?").get(oid) as
+      | Row
+      | undefined;
+    return r ? str(r["tree"]) : null;
+  }
+
+  // ---- vibes ----
+  #vibe(r: Row): VibeRecord {
+    return {
+      id: str(r["id"]),
+      baseCommit: str(r["base_commit"]),
+      baseTree: str(r["base_tree"]),
+      baseRef: strOrNull(r["base_ref"]),
+      createdMs: num(r["created_ms"]),
+      state: str(r["state"]) as VibeState,
+      uid: num(r["uid"]),
+      gid: num(r["gid"]),
+      mountPath: strOrNull(r["mount_path"]),
+      transport: strOrNull(r["transport"]),
+      promotedCommit: strOrNull(r["promoted_commit"]),
+      promotedMs: numOrNull(r["promoted_ms"]),
+      promotedSeq: numOrNull(r["promoted_seq"]),
+    };
+  }
+  getVibe(id: string): VibeRecord | null {
+    const r = this.#st("SELECT * FROM vibes WHERE id = ?").get(id) as Row | undefined;
+    return r ? this.#vibe(r) : null;
+  }
+  listVibes(): VibeRecord[] {
+    return (this.#st("SELECT * FROM vibes ORDER BY created_ms, id").all() as Row[]).map((r) =>
+      this.#vibe(r)
+    );
+  }
+  insertVibe(v: VibeRecord, root: InodeRecord): void {
+    this.transaction(() => {
+      this.#st(
+        `INSERT INTO vibes (id, base_commit, base_tree, base_ref, created_ms, state, next_ino,
+          uid, gid, mount_path, transport, promoted_commit, promoted_ms, promoted_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        v.id,
+        v.baseCommit,
+        v.baseTree,
+        v.baseRef,
+        v.createdMs,
+        v.state,
+        root.ino + 1,
+        v.uid,
+        v.gid,
+        v.mountPath,
+        v.transport,
+        v.promotedCommit,
+        v.promotedMs,
+        v.promotedSeq,
+      );
+      this.putInode(v.id, root);
+    });
+  }
+  updateVibe(id: string, fields: Partial<Omit<VibeRecord, "id">>): void {
+    const cols: Record<string, string> = {
+      baseCommit: "base_commit",
+      baseTree: "base_tree",
+      baseRef: "base_ref",
+      createdMs: "created_ms",
+      state: "state",
+      uid: "uid",
+      gid: "gid",
+      mountPath: "mount_path",
+      transport: "transport",
+      promotedCommit: "promoted_commit",
+      promotedMs: "promoted_ms",
+      promotedSeq: "promoted_seq",
+    };
+    const sets: string[] = [];
+    const vals: (string | number | null)[] = [];
+    for (const [k, v] of Object.entries(fields)) {
+      const c = cols[k];
+      if (!c) continue;
+      sets.push(`${c} = ?`);
+      vals.push(v as string | number | null);
+    }
+    if (sets.length === 0) return;
+    this.#st(`UPDATE vibes SET ${sets.join(", ")} WHERE id = ?`).run(...vals, id);
+  }
+  deleteVibe(id: string): void {
+    this.transaction(() => {
+      for (const t of ["inodes", "dirents", "xattrs", "journal", "snapshots"]) {
+        this.#st(`DELETE FROM ${t} WHERE vibe = ?`).run(id);
+      }
+      this.#st("DELETE FROM vibes WHERE id = ?").run(id);
+    });
+  }
+  allocInos(vibe: string, count: number): Ino {
+    return this.transaction(() => {
+      const r = this.#st("SELECT next_ino FROM vibes WHERE id = ?").get(vibe) as Row | undefined;
+      if (!r) throw new VibeError("ENOENT", `Vibe "${vibe}" does not exist`);
+      const first = num(r["next_ino"]);
+      this.#st("UPDATE vibes SET next_ino = ? WHERE id = ?").run(first + count, vibe);
+      return first;
+    });
+  }
+
+  // ---- inodes ----
+  #inode(r: Row): InodeRecord {
+    return {
+      ino: num(r["ino"]),
+      kind: str(r["kind"]) as FileKind,
+      mode: num(r["mode"]),
+      uid: num(r["uid"]),
+      gid: num(r["gid"]),
+      nlink: num(r["nlink"]),
+      size: numOrNull(r["size"]),
+      atime: { sec: num(r["atime_s"]), nsec: num(r["atime_ns"]) },
+      mtime: { sec: num(r["mtime_s"]), nsec: num(r["mtime_ns"]) },
+      ctime: { sec: num(r["ctime_s"]), nsec: num(r["ctime_ns"]) },
+      oid: strOrNull(r["oid"]),
+      gitMode: numOrNull(r["git_mode"]),
+      materialized: num(r["materialized"]) !== 0,
+      loaded: num(r["loaded"]) !== 0,
+      dirty: num(r["dirty"]) !== 0,
+      volatile: num(r["volatile"]) !== 0,
+      target: strOrNull(r["target"]),
+      parent: num(r["parent"]),
+      nextCookie: num(r["next_cookie"]),
+    };
+  }
+  getInode(vibe: string, ino: Ino): InodeRecord | null {
+    const r = this.#st("SELECT * FROM inodes WHERE vibe = ? AND ino = ?").get(vibe, ino) as
+      | Row
+      | undefined;
+    return r ? this.#inode(r) : null;
+  }
+  putInode(vibe: string, n: InodeRecord): void {
+    this.#st(
+      `INSERT OR REPLACE INTO inodes (vibe, ino, kind, mode, uid, gid, nlink, size,
+        atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, oid, git_mode,
+        materialized, loaded, dirty, volatile, target, parent, next_cookie)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      vibe,
+      n.ino,
+      n.kind,
+      n.mode,
+      n.uid,
+      n.gid,
+      n.nlink,
+      n.size,
+      n.atime.sec,
+      n.atime.nsec,
+      n.mtime.sec,
+      n.mtime.nsec,
+      n.ctime.sec,
+      n.ctime.nsec,
+      n.oid,
+      n.gitMode,
+      n.materialized ? 1 : 0,
+      n.loaded ? 1 : 0,
+      n.dirty ? 1 : 0,
+      n.volatile ? 1 : 0,
+      n.target,
+      n.parent,
+      n.nextCookie,
+    );
+  }
+  deleteInode(vibe: string, ino: Ino): void {
+    this.#st("DELETE FROM inodes WHERE vibe = ? AND ino = ?").run(vibe, ino);
+    this.#st("DELETE FROM xattrs WHERE vibe = ? AND ino = ?").run(vibe, ino);
+  }
+  orphanInodes(vibe: string): Ino[] {
+    return (this.#st("SELECT ino FROM inodes WHERE vibe = ? AND nlink = 0").all(vibe) as Row[])
+      .map((r) => num(r["ino"]));
+  }
+  materializedInos(vibe: string): Ino[] {
+    return (this.#st("SELECT ino FROM inodes WHERE vibe = ? AND materialized = 1").all(
+      vibe,
+    ) as Row[]).map((r) => num(r["ino"]));
+  }
+
+  // ---- dirents ----
+  getDirent(vibe: string, parent: Ino, name: string): DirentRecord | null {
+    const r = this.#st(
+      "SELECT ino, cookie FROM dirents WHERE vibe = ? AND parent = ? AND name = ?",
+    ).get(vibe, parent, name) as Row | undefined;
+    return r ? { name, ino: num(r["ino"]), cookie: num(r["cookie"]) } : null;
+  }
+  putDirent(vibe: string, parent: Ino, d: DirentRecord): void {
+    this.#st(
+      "INSERT OR REPLACE INTO dirents (vibe, parent, name, ino, cookie) VALUES (?, ?, ?, ?, ?)",
+    ).run(vibe, parent, d.name, d.ino, d.cookie);
+  }
+  deleteDirent(vibe: string, parent: Ino, name: string): void {
+    this.#st("DELETE FROM dirents WHERE vibe = ? AND parent = ? AND name = ?").run(
+      vibe,
+      parent,
+      name,
+    );
+  }
+  listDirents(vibe: string, parent: Ino, afterCookie: number, limit: number): ListedDirent[] {
+    return (this.#st(
+      `SELECT d.name AS name, d.ino AS ino, d.cookie AS cookie, i.kind AS kind
+       FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
+       WHERE d.vibe = ? AND d.parent = ? AND d.cookie > ?
+       ORDER BY d.cookie LIMIT ?`,
+    ).all(vibe, parent, afterCookie, limit) as Row[]).map((r) => ({
+      name: str(r["name"]),
+      ino: num(r["ino"]),
+      cookie: num(r["cookie"]),
+      kind: str(r["kind"]) as FileKind,
+    }));
+  }
+  countDirents(vibe: string, parent: Ino): number {
+    const r = this.#st("SELECT COUNT(*) AS n FROM dirents WHERE vibe = ? AND parent = ?").get(
+      vibe,
+      parent,
+    ) as Row;
+    return num(r["n"]);
+  }
+  linksOf(vibe: string, ino: Ino): { parent: Ino; name: string }[] {
+    return (this.#st("SELECT parent, name FROM dirents WHERE vibe = ? AND ino = ?").all(
+      vibe,
+      ino,
+    ) as Row[]).map((r) => ({ parent: num(r["parent"]), name: str(r["name"]) }));
+  }
+
+  // ---- xattrs ----
+  getXattr(vibe: string, ino: Ino, name: string): Uint8Array | null {
+    const r = this.#st("SELECT value FROM xattrs WHERE vibe = ? AND ino = ? AND name = ?").get(
+      vibe,
+      ino,
+      name,
+    ) as Row | undefined;
+    return r ? new Uint8Array(r["value"] as Uint8Array) : null;
+  }
+  setXattr(vibe: string, ino: Ino, name: string, value: Uint8Array): void {
+    this.#st("INSERT OR REPLACE INTO xattrs (vibe, ino, name, value) VALUES (?, ?, ?, ?)").run(
+      vibe,
+      ino,
+      name,
+      value,
+    );
+  }
+  removeXattr(vibe: string, ino: Ino, name: string): boolean {
+    const r = this.#st("DELETE FROM xattrs WHERE vibe = ? AND ino = ? AND name = ?").run(
+      vibe,
+      ino,
+      name,
+    );
+    return Number(r.changes) > 0;
+  }
+  listXattrs(vibe: string, ino: Ino): string[] {
+    return (this.#st("SELECT name FROM xattrs WHERE vibe = ? AND ino = ? ORDER BY name").all(
+      vibe,
+      ino,
+    ) as Row[]).map((r) => str(r["name"]));
+  }
+
+  // ---- journal ----
+  appendJournal(e: Omit<JournalEntry, "seq">): void {
+    this.#st(
+      "INSERT INTO journal (vibe, time_ms, op, path, path2, ino, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run(e.vibe, e.timeMs, e.op, e.path, e.path2, e.ino, e.size);
+  }
+  readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[] {
+    return (this.#st(
+      "SELECT * FROM journal WHERE vibe = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ).all(vibe, afterSeq, limit) as Row[]).map((r) => ({
+      seq: num(r["seq"]),
+      vibe: str(r["vibe"]),
+      timeMs: num(r["time_ms"]),
+      op: str(r["op"]) as JournalOp,
+      path: str(r["path"]),
+      path2: strOrNull(r["path2"]),
+      ino: num(r["ino"]),
+      size: numOrNull(r["size"]),
+    }));
+  }
+  lastJournalSeq(vibe: string): number {
+    const r = this.#st("SELECT MAX(seq) AS s FROM journal WHERE vibe = ?").get(vibe) as Row;
+    return numOrNull(r["s"]) ?? 0;
+  }
+
+  // ---- locks ----
+  tryLock(name: string, owner: string): boolean {
+    return this.transaction(() => {
+      const r = this.#st("SELECT owner, pid FROM locks WHERE name = ?").get(name) as
+        | Row
+        | undefined;
+      if (r && processAlive(num(r["pid"])) && str(r["owner"]) !== owner) return false;
+      this.#st("INSERT OR REPLACE INTO locks (name, owner, pid, acquired_ms) VALUES (?, ?, ?, ?)")
+        .run(name, owner, Deno.pid, Date.now());
+      return true;
+    });
+  }
+  unlock(name: string, owner: string): void {
+    this.#st("DELETE FROM locks WHERE name = ? AND owner = ?").run(name, owner);
+  }
+}
+
+/** True when a process with this pid exists (signal 0 probe via /proc). */
+function processAlive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}

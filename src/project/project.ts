@@ -1,0 +1,143 @@
+/**
+ * A vibe project: a git work tree plus its `.vibe/` sidecar. Opens the stores
+ * once and hands out per-vibe workspaces.
+ *
+ * Layout of `.vibe/` (everything vibe keeps lives here):
+ *   metadata.db            SQLite metadata (WAL)
+ *   sessions/<id>/delta/   materialized bytes of each vibe, by inode number
+ *   cache/blobs/<oid>      large blobs inflated once, shared by every vibe
+ *   scratch/objects/       objects built for `vibe diff` (not in .git)
+ *   logs/                  daemon logs
+ */
+import { VibeError } from "../errors.ts";
+import type { ObjectReader, ObjectWriter, RepoPaths, TreeEntry } from "../git/object_store.ts";
+import { findRepo } from "../git/repo_paths.ts";
+import { LazyObjectReader } from "../git/lazy_reader.ts";
+import { SqliteMetaStore } from "../meta/sqlite_meta_store.ts";
+import type { VibeRecord } from "../meta/meta_store.ts";
+import { DeltaStore } from "../delta/delta_store.ts";
+import { BlobCache } from "../vfs/blob_cache.ts";
+import { type TreeSource, WorkspaceVfs } from "../vfs/workspace_vfs.ts";
+import type { Oid } from "../types.ts";
+
+export const VIBE_DIR = ".vibe";
+
+export interface OpenProjectOptions {
+  /** Create `.vibe/metadata.db` when missing (only `vibe init` does). */
+  create?: boolean;
+}
+
+export class Project {
+  readonly repo: RepoPaths;
+  readonly vibeDir: string;
+  readonly meta: SqliteMetaStore;
+  readonly reader: ObjectReader;
+  readonly blobs: BlobCache;
+  #writer: ObjectWriter | null = null;
+  #workspaces = new Map<string, WorkspaceVfs>();
+
+  private constructor(repo: RepoPaths, meta: SqliteMetaStore, reader: ObjectReader) {
+    this.repo = repo;
+    this.vibeDir = `${repo.workTree}/${VIBE_DIR}`;
+    this.meta = meta;
+    this.reader = reader;
+    this.blobs = new BlobCache(reader, `${this.vibeDir}/cache/blobs`);
+  }
+
+  /** Finds the repository containing `cwd` and opens its `.vibe/` stores. */
+  static async open(cwd: string, opts: OpenProjectOptions = {}): Promise<Project> {
+    const repo = await findRepo(cwd);
+    const vibeDir = `${repo.workTree}/${VIBE_DIR}`;
+    if (opts.create) {
+      Deno.mkdirSync(`${vibeDir}/sessions`, { recursive: true });
+    } else {
+      try {
+        Deno.statSync(`${vibeDir}/metadata.db`);
+      } catch {
+        throw new VibeError(
+          "NOT_INITIALIZED",
+          `Cannot use vibe in "${repo.workTree}": it is not initialized (run "vibe init" there first)`,
+        );
+      }
+    }
+    const meta = new SqliteMetaStore(`${vibeDir}/metadata.db`, { create: opts.create ?? false });
+    const reader = new LazyObjectReader(repo);
+    return new Project(repo, meta, reader);
+  }
+
+  /** The object writer, loaded on first use (it pulls in isomorphic-git, ~30 ms). */
+  async writer(): Promise<ObjectWriter> {
+    if (!this.#writer) {
+      const { IsoGitObjectWriter } = await import("../git/isogit_writer.ts");
+      this.#writer = new IsoGitObjectWriter(this.repo);
+    }
+    return this.#writer;
+  }
+
+  /** Decoded trees: the metadata's cache first, then the object store (and cache it). */
+  readonly trees: TreeSource = async (oid: Oid): Promise<TreeEntry[]> => {
+    const cached = this.meta.getTree(oid);
+    if (cached) return cached;
+    const entries = await this.reader.readTree(oid);
+    this.meta.putTree(oid, entries);
+    return entries;
+  };
+
+  sessionDir(id: string): string {
+    return `${this.vibeDir}/sessions/${id}`;
+  }
+
+  /** The vibe's record, or a clear error naming the fix. */
+  vibe(id: string): VibeRecord {
+    const v = this.meta.getVibe(id);
+    if (!v) {
+      throw new VibeError(
+        "ENOENT",
+        `Vibe "${id}" does not exist (run "vibe ls" to see vibes, "vibe spawn ${id}" to make it)`,
+      );
+    }
+    return v;
+  }
+
+  /**
+   * The Vfs of a vibe. The process takes the vibe's owner lock, so two
+   * processes never write one vibe's metadata through separate caches.
+   */
+  workspace(id: string): WorkspaceVfs {
+    const open = this.#workspaces.get(id);
+    if (open) return open;
+    const vibe = this.vibe(id);
+    if (!this.meta.tryLock(`vibe:${id}`, `pid:${Deno.pid}`)) {
+      throw new VibeError(
+        "LOCKED",
+        `Cannot open vibe "${id}": another process is using it (it may be mounted by the vibe daemon)`,
+      );
+    }
+    const ws = new WorkspaceVfs({
+      vibe,
+      meta: this.meta,
+      delta: new DeltaStore(this.sessionDir(id)),
+      blobs: this.blobs,
+      trees: this.trees,
+      spaceDir: this.vibeDir,
+    });
+    this.#workspaces.set(id, ws);
+    return ws;
+  }
+
+  /** Closes a vibe's workspace and releases its lock. */
+  closeWorkspace(id: string): void {
+    const ws = this.#workspaces.get(id);
+    if (!ws) return;
+    ws.close();
+    this.#workspaces.delete(id);
+    this.meta.unlock(`vibe:${id}`, `pid:${Deno.pid}`);
+  }
+
+  close(): void {
+    for (const id of [...this.#workspaces.keys()]) this.closeWorkspace(id);
+    this.blobs.close();
+    this.reader.close();
+    this.meta.close();
+  }
+}

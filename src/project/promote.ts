@@ -1,0 +1,88 @@
+/**
+ * `vibe promote`: the vibe's state becomes a git commit whose parent is the
+ * base commit, at `refs/vibes/<id>`. Writes blobs and trees only along
+ * changed paths (unchanged subtrees keep their oids), so the cost follows the
+ * changes, not the repository.
+ */
+import { VibeError } from "../errors.ts";
+import { resolveSignature } from "../git/signature.ts";
+import type { Oid } from "../types.ts";
+import type { Project } from "./project.ts";
+import { buildTree, type PathChange } from "./tree_build.ts";
+
+export interface PromoteOptions {
+  message?: string;
+}
+
+export interface PromoteResult {
+  id: string;
+  commit: Oid;
+  tree: Oid;
+  ref: string;
+  baseCommit: Oid;
+  changes: PathChange[];
+  skipped: string[];
+  replaced: Oid | null;
+}
+
+export function vibeRef(id: string): string {
+  return `refs/vibes/${id}`;
+}
+
+function defaultMessage(id: string, changes: PathChange[]): string {
+  const n = changes.length;
+  const head = `vibe ${id}: ${n} file${n === 1 ? "" : "s"} changed`;
+  const list = changes.slice(0, 20).map((c) => `${c.status}\t${c.path}`).join("\n");
+  const more = n > 20 ? `\n… and ${n - 20} more` : "";
+  return `${head}\n\n${list}${more}\n`;
+}
+
+export async function promoteVibe(
+  project: Project,
+  id: string,
+  opts: PromoteOptions = {},
+): Promise<PromoteResult> {
+  const vibe = project.vibe(id);
+  const ws = project.workspace(id);
+  const seq = project.meta.lastJournalSeq(id);
+  const writer = await project.writer();
+  const built = await buildTree(ws, writer, project.trees);
+  if (built.changes.length === 0) {
+    throw new VibeError(
+      "USAGE",
+      `Nothing to promote in "${id}": it has no changes against its base ${
+        vibe.baseCommit.slice(0, 12)
+      }`,
+    );
+  }
+  const author = await resolveSignature(project.repo, "author");
+  const committer = await resolveSignature(project.repo, "committer");
+  let message = opts.message ?? defaultMessage(id, built.changes);
+  if (!message.endsWith("\n")) message += "\n";
+  const commit = await writer.writeCommit({
+    tree: built.tree,
+    parents: [vibe.baseCommit],
+    author,
+    committer,
+    message,
+  });
+  const ref = vibeRef(id);
+  const old = await project.reader.resolveRef(ref);
+  await writer.updateRef(ref, commit, old, `vibe promote ${id}`);
+  project.meta.updateVibe(id, {
+    state: "promoted",
+    promotedCommit: commit,
+    promotedMs: Date.now(),
+    promotedSeq: seq,
+  });
+  return {
+    id,
+    commit,
+    tree: built.tree,
+    ref,
+    baseCommit: vibe.baseCommit,
+    changes: built.changes,
+    skipped: built.skipped,
+    replaced: old,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The operations vibe offers on a project, as one table: the CLI runs them
+ * in-process when no daemon runs, and sends them to the daemon when one does
+ * (the daemon owns the workspaces of mounted vibes). Parameters and results
+ * are plain JSON values, so both paths return the same thing.
+ */
+import type { Project } from "../project/project.ts";
+
+export type Params = Record<string, unknown>;
+
+/** Hooks the daemon provides so operations can detach mounts before teardown. */
+export interface OpHost {
+  /** Unmounts a vibe if it is mounted (no-op otherwise). */
+  unmount(id: string): Promise<void>;
+}
+
+export type Op = (project: Project, params: Params, host: OpHost | null) => Promise<unknown>;
+
+const str = (p: Params, k: string): string => {
+  const v = p[k];
+  if (typeof v !== "string") throw new TypeError(`parameter "${k}" must be a string`);
+  return v;
+};
+const optStr = (p: Params, k: string): string | undefined =>
+  typeof p[k] === "string" ? (p[k] as string) : undefined;
+const flag = (p: Params, k: string): boolean => p[k] === true;
+
+export const OPS: Record<string, Op> = {
+  async spawn(project, p) {
+    const { spawnVibe } = await import("../project/lifecycle.ts");
+    const from = optStr(p, "from");
+    return await spawnVibe(project, str(p, "id"), from !== undefined ? { from } : {});
+  },
+
+  async ls(project) {
+    const { vibeStatus } = await import("../project/lifecycle.ts");
+    const rows = [];
+    for (const v of project.meta.listVibes()) {
+      const s = await vibeStatus(project, v.id);
+      rows.push({
+        id: v.id,
+        state: v.state,
+        base: v.baseCommit,
+        branch: v.baseRef,
+        ageMs: s.ageMs,
+        drift: s.changes.length,
+        deltaBytes: s.deltaBytes,
+        promoted: v.promotedCommit,
+        mountPath: v.mountPath,
+        transport: v.transport,
+      });
+    }
+    return rows;
+  },
+
+  async status(project, p) {
+    const { vibeStatus } = await import("../project/lifecycle.ts");
+    const id = optStr(p, "id");
+    const ids = id !== undefined
+      ? [project.vibe(id).id]
+      : project.meta.listVibes().map((v) => v.id);
+    const out = [];
+    for (const vid of ids) out.push(await vibeStatus(project, vid));
+    return out;
+  },
+
+  async diff(project, p) {
+    const { diffVibe } = await import("../project/diff.ts");
+    const format = optStr(p, "format") as "patch" | "stat" | "name-status" | undefined;
+    return await diffVibe(project, str(p, "id"), format ? { format } : {});
+  },
+
+  async promote(project, p) {
+    const { promoteVibe } = await import("../project/promote.ts");
+    const message = optStr(p, "message");
+    return await promoteVibe(project, str(p, "id"), message !== undefined ? { message } : {});
+  },
+
+  async commit(project, p, host) {
+    const { commitVibe } = await import("../project/commit.ts");
+    const id = str(p, "id");
+    const branch = optStr(p, "branch");
+    const keep = flag(p, "keep");
+    return await commitVibe(project, id, {
+      ...(branch !== undefined ? { branch } : {}),
+      sync: flag(p, "sync"),
+      keep,
+      ...(host && !keep ? { beforeTeardown: () => host.unmount(id) } : {}),
+    });
+  },
+
+  async destroy(project, p, host) {
+    const { destroyVibe } = await import("../project/lifecycle.ts");
+    const id = str(p, "id");
+    project.vibe(id);
+    await host?.unmount(id);
+    return await destroyVibe(project, id, { purge: flag(p, "purge") });
+  },
+};
