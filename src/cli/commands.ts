@@ -35,7 +35,7 @@ export async function runInit(cwd: string, opts: { json?: boolean }): Promise<vo
     return;
   }
   console.log(
-    `Initialized vibe in ${r.vibeDir}: indexed ${r.index.files} files in ${r.index.trees} trees ` +
+    `Initialized vibe in ${r.vibeDir}: indexed ${r.index.files} files ` +
       `of ${shortOid(r.index.commit)}${r.branch ? ` (${branchName(r.branch)})` : ""} ` +
       `in ${Math.round(r.ms)} ms (${r.index.newTrees} trees decoded).`,
   );

@@ -81,7 +81,7 @@ export async function runDemo(opts: { keep?: boolean }): Promise<void> {
     step("vibe init");
     const init = await initProject(root);
     console.log(
-      `indexed ${init.index?.files} files in ${init.index?.trees} trees in ${
+      `indexed ${init.index?.files} files (${init.index?.newTrees} trees) in ${
         Math.round(init.ms)
       } ms`,
     );

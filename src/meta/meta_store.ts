@@ -109,9 +109,16 @@ export interface MetaStore {
   getSetting(key: string): string | null;
   setSetting(key: string, value: string): void;
 
-  hasTree(oid: Oid): boolean;
+  /** Files (non-tree entries, recursively) below a cached tree; null when not cached. */
+  treeFiles(oid: Oid): number | null;
   getTree(oid: Oid): TreeEntry[] | null;
-  putTree(oid: Oid, entries: TreeEntry[]): void;
+  /** How many trees are cached. */
+  treeCount(): number;
+  /**
+   * Caches a tree: `data` is git's encoding of it, `files` the count of files
+   * below it. Callers insert subtrees before their parents.
+   */
+  putTree(oid: Oid, data: Uint8Array, files: number): void;
   markCommitIndexed(oid: Oid, tree: Oid, files: number): void;
   isCommitIndexed(oid: Oid): boolean;
   /** Root tree of an indexed commit (null when not indexed). */
@@ -140,6 +147,8 @@ export interface MetaStore {
   /** Entries with cookie > afterCookie in cookie order. */
   listDirents(vibe: string, parent: Ino, afterCookie: number, limit: number): ListedDirent[];
   countDirents(vibe: string, parent: Ino): number;
+  /** Every entry of a loaded directory with its inode row, in one query. */
+  listChildren(vibe: string, parent: Ino): { name: string; node: InodeRecord }[];
   /** Every (parent, name) that links to `ino`. */
   linksOf(vibe: string, ino: Ino): { parent: Ino; name: string }[];
 
@@ -160,4 +169,6 @@ export interface MetaStore {
    */
   tryLock(name: string, owner: string): boolean;
   unlock(name: string, owner: string): void;
+  /** Deletes lock rows whose holder process is gone; returns how many. */
+  clearDeadLocks(): number;
 }

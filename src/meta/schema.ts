@@ -3,8 +3,10 @@
  * migration is never edited; `user_version` records how many ran.
  *
  * Model (see README, "Design"):
- * - `trees` caches decoded git trees by oid (immutable, shared by every vibe
- *   and base commit), so indexing a new base commit only decodes new trees.
+ * - `trees` caches git trees by oid (immutable, shared by every vibe and base
+ *   commit) as git's own tree encoding plus the number of files below. Rows
+ *   are inserted children first, so a cached tree's subtrees are cached too
+ *   and indexing a new base commit visits only trees that are new.
  * - Each vibe has its own inode space. `inodes` holds a row per inode the vibe
  *   has handed out; `dirents` maps (parent, name) → inode with a per-directory
  *   cookie. A directory's entries come from its git tree until it is *loaded*;
@@ -18,7 +20,7 @@
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  CREATE TABLE trees (oid TEXT PRIMARY KEY, entries TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE trees (oid TEXT NOT NULL UNIQUE, data BLOB NOT NULL, files INTEGER NOT NULL);
   CREATE TABLE indexed_commits (
     oid TEXT PRIMARY KEY, tree TEXT NOT NULL, indexed_ms INTEGER NOT NULL, files INTEGER NOT NULL
   ) WITHOUT ROWID;

@@ -9,6 +9,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { VibeError } from "../errors.ts";
 import type { Ino, Oid } from "../types.ts";
 import type { TreeEntry } from "../git/object_store.ts";
+import { parseTree } from "../git/parse.ts";
 import type { FileKind } from "../vfs/vfs.ts";
 import type {
   DirentRecord,
@@ -166,18 +167,24 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   // ---- tree cache ----
-  hasTree(oid: Oid): boolean {
-    return this.#st("SELECT 1 FROM trees WHERE oid = ?").get(oid) !== undefined;
+  treeFiles(oid: Oid): number | null {
+    const r = this.#st("SELECT files FROM trees WHERE oid = ?").get(oid) as Row | undefined;
+    return r ? num(r["files"]) : null;
+  }
+  treeCount(): number {
+    return num((this.#st("SELECT COUNT(*) AS n FROM trees").get() as Row)["n"]);
   }
   getTree(oid: Oid): TreeEntry[] | null {
-    const r = this.#st("SELECT entries FROM trees WHERE oid = ?").get(oid) as Row | undefined;
+    const r = this.#st("SELECT data FROM trees WHERE oid = ?").get(oid) as Row | undefined;
     if (!r) return null;
-    const raw = JSON.parse(str(r["entries"])) as [string, number, string][];
-    return raw.map(([name, mode, oid]) => ({ name, mode, oid }));
+    return parseTree(r["data"] as Uint8Array, oid);
   }
-  putTree(oid: Oid, entries: TreeEntry[]): void {
-    const enc = JSON.stringify(entries.map((e) => [e.name, e.mode, e.oid]));
-    this.#st("INSERT OR IGNORE INTO trees (oid, entries) VALUES (?, ?)").run(oid, enc);
+  putTree(oid: Oid, data: Uint8Array, files: number): void {
+    this.#st("INSERT OR IGNORE INTO trees (oid, data, files) VALUES (?, ?, ?)").run(
+      oid,
+      data,
+      files,
+    );
   }
   markCommitIndexed(oid: Oid, tree: Oid, files: number): void {
     this.#st("INSERT OR REPLACE INTO indexed_commits VALUES (?, ?, ?, ?)").run(
@@ -401,6 +408,12 @@ export class SqliteMetaStore implements MetaStore {
       kind: str(r["kind"]) as FileKind,
     }));
   }
+  listChildren(vibe: string, parent: Ino): { name: string; node: InodeRecord }[] {
+    return (this.#st(
+      `SELECT d.name AS dname, i.* FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
+       WHERE d.vibe = ? AND d.parent = ? ORDER BY d.cookie`,
+    ).all(vibe, parent) as Row[]).map((r) => ({ name: str(r["dname"]), node: this.#inode(r) }));
+  }
   countDirents(vibe: string, parent: Ino): number {
     const r = this.#st("SELECT COUNT(*) AS n FROM dirents WHERE vibe = ? AND parent = ?").get(
       vibe,
@@ -487,15 +500,31 @@ export class SqliteMetaStore implements MetaStore {
   unlock(name: string, owner: string): void {
     this.#st("DELETE FROM locks WHERE name = ? AND owner = ?").run(name, owner);
   }
+  clearDeadLocks(): number {
+    return this.transaction(() => {
+      let n = 0;
+      for (const r of this.#st("SELECT name, pid FROM locks").all() as Row[]) {
+        if (processAlive(num(r["pid"]))) continue;
+        this.#st("DELETE FROM locks WHERE name = ?").run(str(r["name"]));
+        n++;
+      }
+      return n;
+    });
+  }
 }
 
-/** True when a process with this pid exists (signal 0 probe via /proc). */
+/** True when a process with this pid exists (/proc on Linux; assumed alive elsewhere). */
 function processAlive(pid: number): boolean {
   if (pid === Deno.pid) return true;
   try {
     Deno.statSync(`/proc/${pid}`);
     return true;
   } catch {
-    return false;
+    try {
+      Deno.statSync("/proc/self");
+      return false; // /proc works, so the pid is really gone
+    } catch {
+      return true;
+    }
   }
 }

@@ -4,14 +4,14 @@
  * that are not cached yet.
  */
 import { GIT_MODE, type Oid } from "../types.ts";
+import { parseTree } from "../git/parse.ts";
 import { Project, VIBE_DIR } from "./project.ts";
 
 export interface IndexStats {
   commit: Oid;
   tree: Oid;
-  /** Trees decoded from git this time (cached ones are skipped). */
+  /** Trees decoded from git this time (cached subtrees are skipped whole). */
   newTrees: number;
-  trees: number;
   files: number;
 }
 
@@ -26,51 +26,78 @@ export interface InitResult {
 
 export type Progress = (trees: number, files: number) => void;
 
-/** Indexes a commit's trees (O(trees not cached yet) git reads). */
+/**
+ * Indexes a commit's trees into the metadata's tree cache. Visits only trees
+ * that are not cached yet: rows are inserted children first (post-order), so
+ * a cached tree's whole subtree is cached and its file count is known.
+ */
 export async function indexCommit(
   project: Project,
   commit: Oid,
   progress?: Progress,
 ): Promise<IndexStats> {
   const c = await project.reader.readCommit(commit);
-  const stats: IndexStats = { commit, tree: c.tree, newTrees: 0, trees: 0, files: 0 };
   const meta = project.meta;
-  // Cached trees are read from SQLite (cheap); only uncached ones are decoded
-  // from git, so a new base commit costs O(changed trees) git reads.
-  const pending: Oid[] = [c.tree];
+  const stats: IndexStats = { commit, tree: c.tree, newTrees: 0, files: 0 };
+  const known = meta.treeFiles(c.tree);
+  if (known !== null) {
+    stats.files = known;
+    meta.markCommitIndexed(commit, c.tree, known);
+    return stats;
+  }
+  interface Frame {
+    oid: Oid;
+    data: Uint8Array;
+    subtrees: Oid[];
+    next: number;
+    files: number;
+  }
   const BATCH = 2000;
-  let batch: { oid: Oid; entries: Awaited<ReturnType<typeof project.reader.readTree>> }[] = [];
+  let batch: Frame[] = [];
   const flush = () => {
-    if (batch.length === 0) return;
     const b = batch;
     batch = [];
-    meta.transaction(() => {
-      for (const t of b) meta.putTree(t.oid, t.entries);
-    });
+    if (b.length > 0) {
+      meta.transaction(() => b.forEach((f) => meta.putTree(f.oid, f.data, f.files)));
+    }
   };
-  const seen = new Set<Oid>();
-  while (pending.length > 0) {
-    const oid = pending.pop()!;
-    let entries = meta.getTree(oid);
-    if (!entries) {
-      entries = await project.reader.readTree(oid);
-      if (!seen.has(oid)) {
-        batch.push({ oid, entries });
-        stats.newTrees++;
-      }
-      if (batch.length >= BATCH) flush();
-    }
-    seen.add(oid);
-    stats.trees++;
+  // Trees decoded in this run, by oid (the same subtree may appear under several names).
+  const done = new Map<Oid, number>();
+  // The first index of a project finds nothing cached: skip the lookups.
+  const cacheEmpty = meta.treeCount() === 0;
+  const open = async (oid: Oid): Promise<Frame> => {
+    const raw = await project.reader.readObject(oid);
+    const entries = parseTree(raw.data, oid);
+    const frame: Frame = { oid, data: raw.data, subtrees: [], next: 0, files: 0 };
     for (const e of entries) {
-      if (e.mode === GIT_MODE.TREE) pending.push(e.oid);
-      else if (e.mode !== GIT_MODE.GITLINK) stats.files++;
+      if (e.mode === GIT_MODE.TREE) frame.subtrees.push(e.oid);
+      else if (e.mode !== GIT_MODE.GITLINK) frame.files++;
     }
-    if (progress && stats.trees % 500 === 0) progress(stats.trees, stats.files);
+    stats.newTrees++;
+    if (progress && stats.newTrees % 500 === 0) progress(stats.newTrees, stats.files + frame.files);
+    return frame;
+  };
+  const stack: Frame[] = [await open(c.tree)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.subtrees.length) {
+      const sub = top.subtrees[top.next++]!;
+      const files = done.get(sub) ?? (cacheEmpty ? null : meta.treeFiles(sub));
+      if (files !== null) top.files += files;
+      else stack.push(await open(sub));
+      continue;
+    }
+    stack.pop();
+    done.set(top.oid, top.files);
+    batch.push(top);
+    if (batch.length >= BATCH) flush();
+    const parent = stack[stack.length - 1];
+    if (parent) parent.files += top.files;
+    else stats.files = top.files;
   }
   flush();
   meta.markCommitIndexed(commit, c.tree, stats.files);
-  progress?.(stats.trees, stats.files);
+  progress?.(stats.newTrees, stats.files);
   return stats;
 }
 

@@ -74,13 +74,12 @@ export class Project {
     return this.#writer;
   }
 
-  /** Decoded trees: the metadata's cache first, then the object store (and cache it). */
+  /**
+   * Decoded trees: the metadata's cache (every tree of an indexed commit is
+   * there), else the object store (trees of merge results, unindexed commits).
+   */
   readonly trees: TreeSource = async (oid: Oid): Promise<TreeEntry[]> => {
-    const cached = this.meta.getTree(oid);
-    if (cached) return cached;
-    const entries = await this.reader.readTree(oid);
-    this.meta.putTree(oid, entries);
-    return entries;
+    return this.meta.getTree(oid) ?? await this.reader.readTree(oid);
   };
 
   sessionDir(id: string): string {

@@ -967,14 +967,14 @@ export class WorkspaceVfs implements Vfs {
   /** Every entry of a directory with its inode (loads the directory). */
   async children(ino: Ino): Promise<{ name: string; node: InodeRecord }[]> {
     const dir = await this.#ensureLoaded(this.#dir(ino));
-    const out: { name: string; node: InodeRecord }[] = [];
-    let after = 0;
-    for (;;) {
-      const page = this.meta.listDirents(this.vibe.id, dir.ino, after, 4096);
-      for (const d of page) out.push({ name: d.name, node: this.node(d.ino) });
-      if (page.length < 4096) return out;
-      after = page[page.length - 1]!.cookie;
-    }
+    // Rows and the node cache agree (every change goes through #save); prefer
+    // cached nodes, and cache the rest only for directories (walks revisit them).
+    return this.meta.listChildren(this.vibe.id, dir.ino).map(({ name, node }) => {
+      const cached = this.#nodes.get(node.ino);
+      if (cached) return { name, node: cached };
+      if (node.kind === "dir") this.#nodes.set(node.ino, node);
+      return { name, node };
+    });
   }
 
   /** The whole content of a materialized file. */

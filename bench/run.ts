@@ -1,0 +1,29 @@
+/**
+ * `deno task bench`: every benchmark, each beside its baseline measured in
+ * the same run. Prints tables and writes the figures as JSON to
+ * bench/results/latest.json (not committed).
+ *
+ *   deno task bench [--quick]     (--quick: 10k-file repos instead of 100k)
+ */
+import { formatObjectReadBench, runObjectReadBench } from "./object_read_bench.ts";
+import { formatLifecycle, runLifecycleBench } from "./lifecycle_bench.ts";
+
+const quick = Deno.args.includes("--quick");
+const files = quick ? 10_000 : 100_000;
+const results: Record<string, unknown> = { date: new Date().toISOString(), files };
+
+console.log(`# vibe benchmarks (${files} files; ratios against baselines in the same run)\n`);
+
+const reads = await runObjectReadBench({ files, repeats: quick ? 1 : 3 });
+results["objectRead"] = reads;
+console.log(formatObjectReadBench(reads));
+console.log();
+
+const life = await runLifecycleBench({ large: files, small: 1000 });
+results["lifecycle"] = life;
+console.log(formatLifecycle(life));
+
+const out = new URL("./results/", import.meta.url).pathname;
+await Deno.mkdir(out, { recursive: true });
+await Deno.writeTextFile(`${out}latest.json`, JSON.stringify(results, null, 2));
+console.log(`\nfigures: ${out}latest.json`);
