@@ -424,10 +424,10 @@ export class WorkspaceVfs implements Vfs {
       upd.ctime = now;
       this.meta.transaction(() => {
         this.#save(upd);
-        const execChanged = a.mode !== undefined && upd.kind === "file" &&
-          ((a.mode & 0o100) !== 0) !== ((n.mode & 0o100) !== 0);
-        if (execChanged) {
-          this.#dirtyNode(upd);
+        // Any attribute change makes the inode differ from its base (snapshots
+        // and restores then carry it); only the exec bit matters to git.
+        this.#dirtyNode(upd);
+        if (a.mode !== undefined && ((a.mode & 0o7777) !== n.mode)) {
           this.#journal("chmod", ino, this.pathOf(ino), null, null);
         }
       });
@@ -653,7 +653,8 @@ export class WorkspaceVfs implements Vfs {
     if (flags.replace && !has) throw new VibeError("ENODATA", `No extended attribute "${name}"`);
     this.meta.transaction(() => {
       this.meta.setXattr(this.vibe.id, ino, name, value);
-      this.#save({ ...n, ctime: nowTimespec() });
+      this.#dirtyNode({ ...n, ctime: nowTimespec() });
+      this.#save({ ...this.node(ino), ctime: nowTimespec() });
     });
   }
 
@@ -672,7 +673,8 @@ export class WorkspaceVfs implements Vfs {
         if (!this.meta.removeXattr(this.vibe.id, ino, name)) {
           throw new VibeError("ENODATA", `No extended attribute "${name}"`);
         }
-        this.#save({ ...n, ctime: nowTimespec() });
+        this.#dirtyNode(n);
+        this.#save({ ...this.node(ino), ctime: nowTimespec() });
       });
     });
   }
