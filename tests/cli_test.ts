@@ -47,9 +47,13 @@ Deno.test("cli: lifecycle with --json, exit codes and plain messages", async () 
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).index.files, 8);
 
-    r = await vibe(dir, "spawn", "a1");
+    r = await vibe(dir, "spawn", "a1", "--no-mount", "--transport", "nfs");
+    assert.equal(r.code, 0, "--transport is ignored without a mount");
+    r = await vibe(dir, "destroy", "a1");
+    assert.equal(r.code, 0, r.stderr);
+    r = await vibe(dir, "spawn", "a1", "--transport", "carrier-pigeon");
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--no-mount/);
+    assert.match(r.stderr, /Unknown transport "carrier-pigeon"/);
 
     r = await vibe(dir, "spawn", "a1", "--no-mount", "--json");
     assert.equal(r.code, 0, r.stderr);

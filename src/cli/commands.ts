@@ -4,7 +4,7 @@
  */
 import { formatAge, printJson, shortOid, table } from "./output.ts";
 import { VibeError } from "../errors.ts";
-import { runOp } from "../service/client.ts";
+import { ensureDaemon, runOp } from "../service/client.ts";
 import type { VibeRecord } from "../meta/meta_store.ts";
 import type { VibeStatus } from "../project/lifecycle.ts";
 import type { DiffResult } from "../project/diff.ts";
@@ -48,24 +48,87 @@ export interface SpawnFlags {
   json?: boolean;
 }
 
-export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promise<void> {
-  if (opts.mount !== false) {
+function checkTransport(transport: string | undefined): void {
+  const t = transport ?? "auto";
+  if (t === "nfs") {
     throw new VibeError(
       "USAGE",
-      `Cannot mount "${id}": this vibe build has no mount transport yet (FUSE and NFS are coming); ` +
-        `run "vibe spawn ${id} --no-mount" and work through the Vfs (see "vibe demo")`,
+      `Cannot use the NFS transport: it is not available in this build yet (use --transport fuse)`,
     );
   }
+  if (t !== "fuse" && t !== "auto") {
+    throw new VibeError("USAGE", `Unknown transport "${t}" (use fuse, nfs or auto)`);
+  }
+}
+
+export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promise<void> {
+  const noMount = opts.mount === false;
+  if (!noMount) checkTransport(opts.transport);
   const v = await runOp(cwd, "spawn", {
     id,
     ...(opts.from !== undefined ? { from: opts.from } : {}),
   }) as VibeRecord;
+  let mounted: { path: string; transport: string } | null = null;
+  if (!noMount) {
+    try {
+      mounted = await mountVia(cwd, id, typeof opts.mount === "string" ? opts.mount : undefined);
+    } catch (e) {
+      // A vibe that cannot be mounted is not left half-made: undo the registration.
+      await runOp(cwd, "destroy", { id }).catch(() => {});
+      throw e;
+    }
+  }
   if (opts.json) {
-    printJson({ ...v, mounted: false });
+    printJson({ ...v, mounted: mounted !== null, mountPath: mounted?.path ?? null });
     return;
   }
   const base = `${shortOid(v.baseCommit)}${v.baseRef ? ` (${branchName(v.baseRef)})` : ""}`;
-  console.log(`Spawned vibe "${v.id}" on ${base}, not mounted.`);
+  console.log(
+    mounted
+      ? `Spawned vibe "${v.id}" on ${base}, mounted at ${mounted.path}`
+      : `Spawned vibe "${v.id}" on ${base}, not mounted.`,
+  );
+}
+
+async function mountVia(cwd: string, id: string, path?: string) {
+  const client = await ensureDaemon(cwd);
+  try {
+    return await client.call("mount", { id, ...(path ? { path } : {}) }) as {
+      path: string;
+      transport: string;
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+export async function runMount(
+  cwd: string,
+  id: string,
+  opts: { mount?: string; transport?: string; json?: boolean },
+): Promise<void> {
+  checkTransport(opts.transport);
+  const m = await mountVia(cwd, id, opts.mount);
+  if (opts.json) printJson({ id, ...m });
+  else console.log(`Mounted vibe "${id}" at ${m.path}`);
+}
+
+export async function runUnmount(cwd: string, id: string, opts: { json?: boolean }): Promise<void> {
+  const { connectDaemon, vibeDirOf } = await import("../service/client.ts");
+  const client = await connectDaemon(await vibeDirOf(cwd));
+  if (!client) {
+    throw new VibeError(
+      "USAGE",
+      `Cannot unmount "${id}": no vibe daemon runs, so nothing is mounted`,
+    );
+  }
+  try {
+    await client.call("unmount", { id });
+  } finally {
+    await client.close();
+  }
+  if (opts.json) printJson({ id, mounted: false });
+  else console.log(`Unmounted vibe "${id}".`);
 }
 
 interface LsRow {

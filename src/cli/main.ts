@@ -42,6 +42,62 @@ function build(): Command {
       await runSpawn(cwdOf(cmd), id, opts);
     });
 
+  program.command("mount <id>")
+    .description("mount (reattach) a vibe's view")
+    .option("--mount <path>", "mount point (default: /tmp/vibe/<id>)")
+    .option("--transport <t>", "fuse, nfs or auto")
+    .option("--json", "print the result as JSON")
+    .action(
+      async (
+        id: string,
+        opts: { mount?: string; transport?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const { runMount } = await import("./commands.ts");
+        await runMount(cwdOf(cmd), id, opts);
+      },
+    );
+
+  program.command("unmount <id>")
+    .description("detach a vibe's view (its data stays)")
+    .option("--json", "print the result as JSON")
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runUnmount } = await import("./commands.ts");
+      await runUnmount(cwdOf(cmd), id, opts);
+    });
+
+  const daemon = program.command("daemon")
+    .description("the per-project daemon that serves mounted vibes");
+  daemon.command("run").description("run the daemon in the foreground")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runDaemon } = await import("./daemon_cmd.ts");
+      await runDaemon(cwdOf(cmd));
+    });
+  daemon.command("start").description("start the daemon in the background")
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runDaemonStart } = await import("./daemon_cmd.ts");
+      await runDaemonStart(cwdOf(cmd), opts);
+    });
+  daemon.command("status").description("whether it runs and what it serves")
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runDaemonStatus } = await import("./daemon_cmd.ts");
+      await runDaemonStatus(cwdOf(cmd), opts);
+    });
+  daemon.command("stop").description("unmount every vibe and stop (they remount on next start)")
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runDaemonStop } = await import("./daemon_cmd.ts");
+      await runDaemonStop(cwdOf(cmd), opts);
+    });
+  daemon.command("logs").description("print the end of the daemon log")
+    .option("-n, --lines <n>", "how many lines", "50")
+    .action(async (opts: { lines?: string }, cmd: Command) => {
+      const { runDaemonLogs } = await import("./daemon_cmd.ts");
+      await runDaemonLogs(cwdOf(cmd), opts);
+    });
+
   program.command("ls")
     .description("list vibes with base commit, age and drift")
     .option("--json", "print as JSON")
@@ -107,6 +163,66 @@ function build(): Command {
     .action(async (id: string, opts: { purge?: boolean; json?: boolean }, cmd: Command) => {
       const { runDestroy } = await import("./commands.ts");
       await runDestroy(cwdOf(cmd), id, opts);
+    });
+
+  program.command("snapshot <id> [name]")
+    .description("take a recovery point of a vibe (default name: snap-<UTC time>)")
+    .option("--json", "print the result as JSON")
+    .action(
+      async (id: string, name: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+        const { runSnapshot } = await import("./snapshot_cmd.ts");
+        await runSnapshot(cwdOf(cmd), id, name, opts);
+      },
+    );
+
+  program.command("snapshots <id>")
+    .description("list a vibe's snapshots: name, age, changed paths, bytes, how stored")
+    .option("--json", "print as JSON")
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runSnapshots } = await import("./snapshot_cmd.ts");
+      await runSnapshots(cwdOf(cmd), id, opts);
+    });
+
+  program.command("snapshot-rm <id> <name>")
+    .description("delete a snapshot of a vibe")
+    .option("--json", "print the result as JSON")
+    .action(async (id: string, name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runSnapshotRm } = await import("./snapshot_cmd.ts");
+      await runSnapshotRm(cwdOf(cmd), id, name, opts);
+    });
+
+  program.command("restore <id> <name>")
+    .description("return a vibe exactly to a snapshot (also while mounted)")
+    .option("--json", "print the result as JSON")
+    .action(async (id: string, name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runRestore } = await import("./snapshot_cmd.ts");
+      await runRestore(cwdOf(cmd), id, name, opts);
+    });
+
+  program.command("fork <src> <new>")
+    .description("a new vibe whose starting state is <src>'s current state")
+    .option("--json", "print the result as JSON")
+    .action(async (src: string, dst: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runFork } = await import("./snapshot_cmd.ts");
+      await runFork(cwdOf(cmd), src, dst, opts);
+    });
+
+  program.command("doctor")
+    .description(
+      "diagnose this machine and project (FUSE, NFS, privileges, reflinks, stale mounts)",
+    )
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runDoctor } = await import("./doctor_cmd.ts");
+      await runDoctor(cwdOf(cmd), opts);
+    });
+
+  program.command("gc")
+    .description("clean up after crashes: stale mounts, orphan deltas, scratch objects, dead locks")
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runGc } = await import("./doctor_cmd.ts");
+      await runGc(cwdOf(cmd), opts);
     });
 
   program.command("demo")

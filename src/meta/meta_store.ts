@@ -86,7 +86,8 @@ export type JournalOp =
   | "rmdir"
   | "rename"
   | "chmod"
-  | "setattr";
+  | "setattr"
+  | "restore";
 
 export interface JournalEntry {
   seq: number;
@@ -97,6 +98,47 @@ export interface JournalEntry {
   path2: string | null;
   ino: Ino;
   size: number | null;
+}
+
+/** A directory entry with its directory, as stored (snapshots, forks, restores). */
+export interface StateDirent {
+  parent: Ino;
+  name: string;
+  ino: Ino;
+  cookie: number;
+}
+
+/** An extended attribute row. */
+export interface StateXattr {
+  ino: Ino;
+  name: string;
+  value: Uint8Array;
+}
+
+/** Inode, entry and xattr rows that make up (part of) a vibe's state. */
+export interface StateRows {
+  inodes: InodeRecord[];
+  dirents: StateDirent[];
+  xattrs: StateXattr[];
+}
+
+/** One entry of a directory joined with its inode row. */
+export interface EntryWithNode {
+  dirent: StateDirent;
+  node: InodeRecord;
+}
+
+/** A snapshot's own row (its state rows are read with `snapshotRows`). */
+export interface SnapshotRecord {
+  vibe: string;
+  name: string;
+  createdMs: number;
+  /** The vibe's last journal seq when the snapshot was taken. */
+  version: number;
+  /** The vibe's `next_ino` when the snapshot was taken. */
+  nextIno: Ino;
+  /** Figures about the snapshot (files, bytes, method …), as JSON. */
+  info: Record<string, unknown>;
 }
 
 export interface MetaStore {
@@ -128,7 +170,7 @@ export interface MetaStore {
   listVibes(): VibeRecord[];
   insertVibe(v: VibeRecord, root: InodeRecord): void;
   updateVibe(id: string, fields: Partial<Omit<VibeRecord, "id">>): void;
-  /** Deletes a vibe and all its rows (inodes, dirents, journal, snapshots). */
+  /** Deletes a vibe and all its rows (inodes, dirents, xattrs, journal, snapshots). */
   deleteVibe(id: string): void;
   /** Reserves `count` consecutive inode numbers for the vibe; returns the first. */
   allocInos(vibe: string, count: number): Ino;
@@ -157,6 +199,34 @@ export interface MetaStore {
   /** True when it existed. */
   removeXattr(vibe: string, ino: Ino, name: string): boolean;
   listXattrs(vibe: string, ino: Ino): string[];
+
+  /** The next inode number the vibe will hand out. */
+  nextIno(vibe: string): Ino;
+  /** Every inode with dirty = 1. */
+  dirtyInodes(vibe: string): InodeRecord[];
+  /** Every entry of every dirty, loaded directory with its inode row, in one query. */
+  dirtyDirEntries(vibe: string): EntryWithNode[];
+  /** Every entry of one directory with its inode row. */
+  dirEntries(vibe: string, parent: Ino): EntryWithNode[];
+  /** Every xattr row of the vibe. */
+  allXattrs(vibe: string): StateXattr[];
+  /** Every inode, entry and xattr row of the vibe. */
+  stateRows(vibe: string): StateRows;
+  /**
+   * Replaces every inode, entry and xattr row of the vibe by `rows` and sets
+   * `next_ino` to max(its current value, `nextIno`) (numbers are never
+   * reused). One transaction (joins an enclosing one).
+   */
+  replaceState(vibe: string, rows: StateRows, nextIno: Ino): void;
+
+  /** Stores a snapshot row and its state rows in one transaction. */
+  insertSnapshot(snap: SnapshotRecord, rows: StateRows): void;
+  getSnapshot(vibe: string, name: string): SnapshotRecord | null;
+  /** Snapshots of a vibe, oldest first. */
+  listSnapshots(vibe: string): SnapshotRecord[];
+  snapshotRows(vibe: string, name: string): StateRows;
+  /** Deletes a snapshot's rows; true when it existed. */
+  deleteSnapshot(vibe: string, name: string): boolean;
 
   appendJournal(e: Omit<JournalEntry, "seq">): void;
   readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[];

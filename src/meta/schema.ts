@@ -106,4 +106,56 @@ export const MIGRATIONS: readonly string[] = [
     acquired_ms INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: snapshots. A snapshot holds the rows of the vibe's state that differ
+  // from the base (dirty inodes, every entry of dirty directories with the
+  // entry's inode — clean child directories stored unloaded — and their
+  // xattrs) plus `next_ino`; the bytes of its materialized files are clones
+  // in `.vibe/sessions/<vibe>/snapshots/<name>/<ino>`. The files are cloned
+  // first, then every row and the `snapshots` row commit in one
+  // transaction: a snapshot directory without a row is a crash leftover.
+  // `snapshots.version` is the vibe's last journal seq when it was taken.
+  `
+  ALTER TABLE snapshots ADD COLUMN next_ino INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE snapshot_inodes (
+    vibe TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    mode INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    gid INTEGER NOT NULL,
+    nlink INTEGER NOT NULL,
+    size INTEGER,
+    atime_s INTEGER NOT NULL, atime_ns INTEGER NOT NULL,
+    mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+    oid TEXT,
+    git_mode INTEGER,
+    materialized INTEGER NOT NULL,
+    loaded INTEGER NOT NULL,
+    dirty INTEGER NOT NULL,
+    volatile INTEGER NOT NULL DEFAULT 0,
+    target TEXT,
+    parent INTEGER NOT NULL,
+    next_cookie INTEGER NOT NULL,
+    PRIMARY KEY (vibe, snapshot, ino)
+  ) WITHOUT ROWID;
+  CREATE TABLE snapshot_dirents (
+    vibe TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    parent INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    cookie INTEGER NOT NULL,
+    PRIMARY KEY (vibe, snapshot, parent, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE snapshot_xattrs (
+    vibe TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (vibe, snapshot, ino, name)
+  ) WITHOUT ROWID;
+  `,
 ];

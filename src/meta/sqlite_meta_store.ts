@@ -13,11 +13,16 @@ import { parseTree } from "../git/parse.ts";
 import type { FileKind } from "../vfs/vfs.ts";
 import type {
   DirentRecord,
+  EntryWithNode,
   InodeRecord,
   JournalEntry,
   JournalOp,
   ListedDirent,
   MetaStore,
+  SnapshotRecord,
+  StateDirent,
+  StateRows,
+  StateXattr,
   VibeRecord,
   VibeState,
 } from "./meta_store.ts";
@@ -29,6 +34,51 @@ const num = (v: unknown): number => Number(v);
 const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** Columns of an inode row after (vibe[, snapshot]), in `inodeValues` order. */
+const INODE_COLUMNS = `ino, kind, mode, uid, gid, nlink, size,
+  atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, oid, git_mode,
+  materialized, loaded, dirty, volatile, target, parent, next_cookie`;
+const INODE_PARAMS = new Array(22).fill("?").join(", ");
+
+function inodeValues(n: InodeRecord): (string | number | null)[] {
+  return [
+    n.ino,
+    n.kind,
+    n.mode,
+    n.uid,
+    n.gid,
+    n.nlink,
+    n.size,
+    n.atime.sec,
+    n.atime.nsec,
+    n.mtime.sec,
+    n.mtime.nsec,
+    n.ctime.sec,
+    n.ctime.nsec,
+    n.oid,
+    n.gitMode,
+    n.materialized ? 1 : 0,
+    n.loaded ? 1 : 0,
+    n.dirty ? 1 : 0,
+    n.volatile ? 1 : 0,
+    n.target,
+    n.parent,
+    n.nextCookie,
+  ];
+}
+
+/** Tables holding rows of a vibe (column `vibe`), emptied when it is deleted. */
+const VIBE_TABLES = [
+  "inodes",
+  "dirents",
+  "xattrs",
+  "journal",
+  "snapshots",
+  "snapshot_inodes",
+  "snapshot_dirents",
+  "snapshot_xattrs",
+];
 
 export interface OpenOptions {
   /** Create the file and run migrations when missing (init). Otherwise it must exist. */
@@ -284,7 +334,7 @@ export class SqliteMetaStore implements MetaStore {
   }
   deleteVibe(id: string): void {
     this.transaction(() => {
-      for (const t of ["inodes", "dirents", "xattrs", "journal", "snapshots"]) {
+      for (const t of VIBE_TABLES) {
         this.#st(`DELETE FROM ${t} WHERE vibe = ?`).run(id);
       }
       this.#st("DELETE FROM vibes WHERE id = ?").run(id);
@@ -332,35 +382,9 @@ export class SqliteMetaStore implements MetaStore {
   }
   putInode(vibe: string, n: InodeRecord): void {
     this.#st(
-      `INSERT OR REPLACE INTO inodes (vibe, ino, kind, mode, uid, gid, nlink, size,
-        atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, oid, git_mode,
-        materialized, loaded, dirty, volatile, target, parent, next_cookie)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      vibe,
-      n.ino,
-      n.kind,
-      n.mode,
-      n.uid,
-      n.gid,
-      n.nlink,
-      n.size,
-      n.atime.sec,
-      n.atime.nsec,
-      n.mtime.sec,
-      n.mtime.nsec,
-      n.ctime.sec,
-      n.ctime.nsec,
-      n.oid,
-      n.gitMode,
-      n.materialized ? 1 : 0,
-      n.loaded ? 1 : 0,
-      n.dirty ? 1 : 0,
-      n.volatile ? 1 : 0,
-      n.target,
-      n.parent,
-      n.nextCookie,
-    );
+      `INSERT OR REPLACE INTO inodes (vibe, ${INODE_COLUMNS})
+       VALUES (?, ${INODE_PARAMS})`,
+    ).run(vibe, ...inodeValues(n));
   }
   deleteInode(vibe: string, ino: Ino): void {
     this.#st("DELETE FROM inodes WHERE vibe = ? AND ino = ?").run(vibe, ino);
@@ -460,6 +484,164 @@ export class SqliteMetaStore implements MetaStore {
     ) as Row[]).map((r) => str(r["name"]));
   }
 
+  // ---- state rows (snapshots, forks, restores) ----
+  #entry(r: Row): EntryWithNode {
+    return {
+      dirent: {
+        parent: num(r["d_parent"]),
+        name: str(r["d_name"]),
+        ino: num(r["ino"]),
+        cookie: num(r["d_cookie"]),
+      },
+      node: this.#inode(r),
+    };
+  }
+  #xattr(r: Row): StateXattr {
+    return {
+      ino: num(r["ino"]),
+      name: str(r["name"]),
+      value: new Uint8Array(r["value"] as Uint8Array),
+    };
+  }
+  #dirent(r: Row): StateDirent {
+    return {
+      parent: num(r["parent"]),
+      name: str(r["name"]),
+      ino: num(r["ino"]),
+      cookie: num(r["cookie"]),
+    };
+  }
+  nextIno(vibe: string): Ino {
+    const r = this.#st("SELECT next_ino FROM vibes WHERE id = ?").get(vibe) as Row | undefined;
+    if (!r) throw new VibeError("ENOENT", `Vibe "${vibe}" does not exist`);
+    return num(r["next_ino"]);
+  }
+  dirtyInodes(vibe: string): InodeRecord[] {
+    return (this.#st("SELECT * FROM inodes WHERE vibe = ? AND dirty = 1").all(vibe) as Row[])
+      .map((r) => this.#inode(r));
+  }
+  dirtyDirEntries(vibe: string): EntryWithNode[] {
+    return (this.#st(
+      `SELECT d.parent AS d_parent, d.name AS d_name, d.cookie AS d_cookie, i.*
+       FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
+       WHERE d.vibe = ? AND d.parent IN (
+         SELECT ino FROM inodes WHERE vibe = ? AND dirty = 1 AND kind = 'dir' AND loaded = 1)`,
+    ).all(vibe, vibe) as Row[]).map((r) => this.#entry(r));
+  }
+  dirEntries(vibe: string, parent: Ino): EntryWithNode[] {
+    return (this.#st(
+      `SELECT d.parent AS d_parent, d.name AS d_name, d.cookie AS d_cookie, i.*
+       FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
+       WHERE d.vibe = ? AND d.parent = ?`,
+    ).all(vibe, parent) as Row[]).map((r) => this.#entry(r));
+  }
+  allXattrs(vibe: string): StateXattr[] {
+    return (this.#st("SELECT ino, name, value FROM xattrs WHERE vibe = ?").all(vibe) as Row[])
+      .map((r) => this.#xattr(r));
+  }
+  stateRows(vibe: string): StateRows {
+    return {
+      inodes: (this.#st("SELECT * FROM inodes WHERE vibe = ?").all(vibe) as Row[]).map((r) =>
+        this.#inode(r)
+      ),
+      dirents: (this.#st("SELECT parent, name, ino, cookie FROM dirents WHERE vibe = ?").all(
+        vibe,
+      ) as Row[]).map((r) => this.#dirent(r)),
+      xattrs: this.allXattrs(vibe),
+    };
+  }
+  replaceState(vibe: string, rows: StateRows, nextIno: Ino): void {
+    this.transaction(() => {
+      for (const t of ["inodes", "dirents", "xattrs"]) {
+        this.#st(`DELETE FROM ${t} WHERE vibe = ?`).run(vibe);
+      }
+      const ins = this.#st(
+        `INSERT INTO inodes (vibe, ${INODE_COLUMNS}) VALUES (?, ${INODE_PARAMS})`,
+      );
+      for (const n of rows.inodes) ins.run(vibe, ...inodeValues(n));
+      const dir = this.#st(
+        "INSERT INTO dirents (vibe, parent, name, ino, cookie) VALUES (?, ?, ?, ?, ?)",
+      );
+      for (const d of rows.dirents) dir.run(vibe, d.parent, d.name, d.ino, d.cookie);
+      const xa = this.#st("INSERT INTO xattrs (vibe, ino, name, value) VALUES (?, ?, ?, ?)");
+      for (const x of rows.xattrs) xa.run(vibe, x.ino, x.name, x.value);
+      this.#st("UPDATE vibes SET next_ino = MAX(next_ino, ?) WHERE id = ?").run(nextIno, vibe);
+    });
+  }
+
+  // ---- snapshots ----
+  #snapshot(r: Row): SnapshotRecord {
+    let info: Record<string, unknown> = {};
+    try {
+      info = JSON.parse(str(r["info"])) as Record<string, unknown>;
+    } catch { /* unreadable info: figures unknown, the rows still restore */ }
+    return {
+      vibe: str(r["vibe"]),
+      name: str(r["name"]),
+      createdMs: num(r["created_ms"]),
+      version: num(r["version"]),
+      nextIno: num(r["next_ino"]),
+      info,
+    };
+  }
+  insertSnapshot(snap: SnapshotRecord, rows: StateRows): void {
+    const { vibe, name } = snap;
+    this.transaction(() => {
+      this.#st(
+        `INSERT INTO snapshots (vibe, name, created_ms, version, info, next_ino)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(vibe, name, snap.createdMs, snap.version, JSON.stringify(snap.info), snap.nextIno);
+      const ins = this.#st(
+        `INSERT INTO snapshot_inodes (vibe, snapshot, ${INODE_COLUMNS})
+         VALUES (?, ?, ${INODE_PARAMS})`,
+      );
+      for (const n of rows.inodes) ins.run(vibe, name, ...inodeValues(n));
+      const dir = this.#st(
+        `INSERT INTO snapshot_dirents (vibe, snapshot, parent, name, ino, cookie)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      for (const d of rows.dirents) dir.run(vibe, name, d.parent, d.name, d.ino, d.cookie);
+      const xa = this.#st(
+        "INSERT INTO snapshot_xattrs (vibe, snapshot, ino, name, value) VALUES (?, ?, ?, ?, ?)",
+      );
+      for (const x of rows.xattrs) xa.run(vibe, name, x.ino, x.name, x.value);
+    });
+  }
+  getSnapshot(vibe: string, name: string): SnapshotRecord | null {
+    const r = this.#st("SELECT * FROM snapshots WHERE vibe = ? AND name = ?").get(vibe, name) as
+      | Row
+      | undefined;
+    return r ? this.#snapshot(r) : null;
+  }
+  listSnapshots(vibe: string): SnapshotRecord[] {
+    return (this.#st("SELECT * FROM snapshots WHERE vibe = ? ORDER BY created_ms, name").all(
+      vibe,
+    ) as Row[]).map((r) => this.#snapshot(r));
+  }
+  snapshotRows(vibe: string, name: string): StateRows {
+    return {
+      inodes: (this.#st("SELECT * FROM snapshot_inodes WHERE vibe = ? AND snapshot = ?").all(
+        vibe,
+        name,
+      ) as Row[]).map((r) => this.#inode(r)),
+      dirents: (this.#st(
+        "SELECT parent, name, ino, cookie FROM snapshot_dirents WHERE vibe = ? AND snapshot = ?",
+      ).all(vibe, name) as Row[]).map((r) => this.#dirent(r)),
+      xattrs: (this.#st(
+        "SELECT ino, name, value FROM snapshot_xattrs WHERE vibe = ? AND snapshot = ?",
+      ).all(vibe, name) as Row[]).map((r) => this.#xattr(r)),
+    };
+  }
+  deleteSnapshot(vibe: string, name: string): boolean {
+    return this.transaction(() => {
+      for (const t of ["snapshot_inodes", "snapshot_dirents", "snapshot_xattrs"]) {
+        this.#st(`DELETE FROM ${t} WHERE vibe = ? AND snapshot = ?`).run(vibe, name);
+      }
+      const r = this.#st("DELETE FROM snapshots WHERE vibe = ? AND name = ?").run(vibe, name);
+      return Number(r.changes) > 0;
+    });
+  }
+
   // ---- journal ----
   appendJournal(e: Omit<JournalEntry, "seq">): void {
     this.#st(
@@ -513,12 +695,17 @@ export class SqliteMetaStore implements MetaStore {
   }
 }
 
-/** True when a process with this pid exists (/proc on Linux; assumed alive elsewhere). */
+/**
+ * True when a process with this pid is running (/proc on Linux; assumed alive
+ * elsewhere). A zombie counts as gone: it holds nothing, and its parent may
+ * take a while to reap it.
+ */
 function processAlive(pid: number): boolean {
   if (pid === Deno.pid) return true;
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
   } catch {
     try {
       Deno.statSync("/proc/self");

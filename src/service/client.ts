@@ -11,6 +11,11 @@ import { VIBE_DIR } from "../project/project.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the last daemon of this project recorded about itself (it may be gone). */
+export function readDaemonInfoFor(vibeDir: string) {
+  return readDaemonInfo(vibeDir);
+}
+
 /** The `.vibe` dir of the project containing `cwd`. */
 export async function vibeDirOf(cwd: string): Promise<string> {
   return `${(await findRepo(cwd)).workTree}/${VIBE_DIR}`;

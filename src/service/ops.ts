@@ -12,6 +12,22 @@ export type Params = Record<string, unknown>;
 export interface OpHost {
   /** Unmounts a vibe if it is mounted (no-op otherwise). */
   unmount(id: string): Promise<void>;
+  /**
+   * After a restore replaced a vibe's state: drop what the kernel caches for
+   * these inodes (attributes, data) and these directory entries (no-op when
+   * the vibe is not mounted).
+   */
+  invalidate?(
+    id: string,
+    inos: number[],
+    entries?: { parent: number; name: string }[],
+  ): Promise<void>;
+  /**
+   * True while the kernel still references an inode of a mounted vibe (open
+   * file, cached lookup): a restore then keeps it as an unlinked orphan, so
+   * open files keep their bytes as POSIX has it for a replaced file.
+   */
+  referenced?(id: string, ino: number): boolean;
 }
 
 export type Op = (project: Project, params: Params, host: OpHost | null) => Promise<unknown>;
@@ -87,6 +103,39 @@ export const OPS: Record<string, Op> = {
       keep,
       ...(host && !keep ? { beforeTeardown: () => host.unmount(id) } : {}),
     });
+  },
+
+  async snapshot(project, p) {
+    const { snapshotVibe } = await import("../project/snapshot.ts");
+    return snapshotVibe(project, str(p, "id"), optStr(p, "name"));
+  },
+
+  async snapshots(project, p) {
+    const { listSnapshots } = await import("../project/snapshot.ts");
+    return listSnapshots(project, str(p, "id"));
+  },
+
+  async "snapshot-rm"(project, p) {
+    const { removeSnapshot } = await import("../project/snapshot.ts");
+    return removeSnapshot(project, str(p, "id"), str(p, "name"));
+  },
+
+  async restore(project, p, host) {
+    const { restoreVibe } = await import("../project/snapshot.ts");
+    const id = str(p, "id");
+    const r = restoreVibe(
+      project,
+      id,
+      str(p, "name"),
+      host?.referenced ? { keep: (ino) => host.referenced!(id, ino) } : {},
+    );
+    await host?.invalidate?.(id, r.inos, r.entries);
+    return r;
+  },
+
+  async fork(project, p) {
+    const { forkVibe } = await import("../project/snapshot.ts");
+    return forkVibe(project, str(p, "src"), str(p, "dst"));
   },
 
   async destroy(project, p, host) {

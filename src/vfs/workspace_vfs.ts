@@ -334,6 +334,11 @@ export class WorkspaceVfs implements Vfs {
     };
   }
 
+  /** True while a channel (the kernel) holds references to `ino` from lookups. */
+  isReferenced(ino: Ino): boolean {
+    return (this.#lookups.get(ino) ?? 0) > 0;
+  }
+
   #ref(ino: Ino): void {
     this.#lookups.set(ino, (this.#lookups.get(ino) ?? 0) + 1);
   }
@@ -982,6 +987,19 @@ export class WorkspaceVfs implements Vfs {
   /** The whole content of a materialized file. */
   materializedBytes(ino: Ino): Uint8Array {
     return this.delta.read(ino, 0, this.delta.size(ino));
+  }
+
+  /**
+   * Forgets what is cached from the vibe's rows and delta files — inode rows,
+   * open delta files — after they were replaced underneath (restore); later
+   * calls re-read them. Lookup counts stay: they mirror the references the
+   * kernel holds, which a restore does not change (a file the kernel still
+   * references must still become an orphan, not vanish, when unlinked).
+   */
+  reset(): void {
+    this.delta.close();
+    this.#nodes.clear();
+    this.#lastWriteJournal.clear();
   }
 
   /** Releases caches and open files. The vibe's data stays on disk. */

@@ -1,0 +1,91 @@
+/**
+ * File cloning on Linux: `ioctl(dst_fd, FICLONE, src_fd)` shares the source's
+ * data extents with the destination (btrfs, xfs with reflink=1, bcachefs, …);
+ * no data block is written. libc is opened lazily, on the first clone.
+ * Wrappers return an errno name instead of throwing.
+ *
+ * Own symbol table (not libc_linux.ts) so this file stays self-contained.
+ */
+
+/** `_IOW(0x94, 9, int)` from <linux/fs.h>. */
+export const FICLONE = 0x40049409n;
+
+// Open flags of the generic Linux ABI (x86_64 and aarch64 agree).
+const O_RDONLY = 0;
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+const O_CLOEXEC = 0o2000000;
+
+const SYMBOLS = {
+  // int open(const char *pathname, int flags, mode_t mode);  (variadic; ints pass as fixed)
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int close(int fd);
+  close: { parameters: ["i32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, int src_fd);  (variadic; FICLONE takes an int)
+  ioctl: { parameters: ["i32", "u64", "i32"], result: "i32" },
+  // int *__errno_location(void);
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
+
+function libc(): Deno.DynamicLibrary<typeof SYMBOLS> {
+  if (!lib) lib = Deno.dlopen("libc.so.6", SYMBOLS);
+  return lib;
+}
+
+/** Linux errno numbers → names, for the values these calls can yield. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  5: "EIO",
+  9: "EBADF",
+  12: "ENOMEM",
+  13: "EACCES",
+  17: "EEXIST",
+  18: "EXDEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  38: "ENOSYS",
+  95: "EOPNOTSUPP",
+  122: "EDQUOT",
+};
+
+function errnoName(): string {
+  const p = libc().symbols.__errno_location();
+  const n = p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+  return ERRNO_NAMES[n] ?? `errno ${n}`;
+}
+
+const cstr = (s: string) => new TextEncoder().encode(s + "\0");
+
+/**
+ * Makes `dst` (created or truncated, mode 0644 before umask) a clone of
+ * `src`. Returns null on success, else the errno name of the failing call;
+ * "EOPNOTSUPP", "EXDEV", "EINVAL" or "ENOTTY" mean the filesystem cannot
+ * clone here (the caller copies instead). On failure `dst` may exist, empty.
+ */
+export function ficlone(src: string, dst: string): string | null {
+  const sym = libc().symbols;
+  const s = sym.open(cstr(src), O_RDONLY | O_CLOEXEC, 0);
+  if (s < 0) return errnoName();
+  try {
+    const d = sym.open(cstr(dst), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644);
+    if (d < 0) return errnoName();
+    try {
+      return sym.ioctl(d, FICLONE, s) === 0 ? null : errnoName();
+    } finally {
+      sym.close(d);
+    }
+  } finally {
+    sym.close(s);
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The vibe daemon: one process per project serves every mounted vibe (100
+ * vibes = one runtime). It owns the workspaces of mounted vibes, answers the
+ * control socket, and on start remounts the vibes that were mounted when it
+ * last stopped (their mount paths are recorded in the metadata).
+ *
+ * State that must survive the daemon lives in the metadata and the delta
+ * store; the daemon holds only caches, so a SIGKILL loses no acknowledged
+ * write (each Vfs write reaches the delta file before it is answered).
+ */
+import { VibeError } from "../errors.ts";
+import { Project } from "../project/project.ts";
+import { type DaemonInfo, INFO_FILE, serveConnection, socketPathFor } from "./control.ts";
+import { type OpHost, OPS } from "./ops.ts";
+import type { FuseMount } from "../fuse/mod.ts";
+import { VERSION } from "../version.ts";
+
+export const DEFAULT_MOUNT_ROOT = "/tmp/vibe";
+
+interface Mounted {
+  id: string;
+  path: string;
+  transport: "fuse";
+  mount: FuseMount;
+  mountedMs: number;
+}
+
+export class Daemon implements OpHost {
+  readonly project: Project;
+  readonly socket: string;
+  #listener: Deno.Listener | null = null;
+  #mounts = new Map<string, Mounted>();
+  #mounting = new Map<string, Promise<Mounted>>();
+  #stopping: Promise<void> | null = null;
+  #startedMs = Date.now();
+  #log: (msg: string) => void;
+  #done: { promise: Promise<void>; resolve: () => void };
+
+  private constructor(project: Project, log: (msg: string) => void) {
+    this.project = project;
+    this.socket = socketPathFor(project.vibeDir);
+    this.#log = log;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#done = { promise, resolve };
+  }
+
+  /** Opens the project, listens on the control socket and remounts recorded vibes. */
+  static async start(cwd: string, log: (msg: string) => void): Promise<Daemon> {
+    const project = await Project.open(cwd);
+    const d = new Daemon(project, log);
+    await d.#listen();
+    log(`daemon ${Deno.pid} serving ${project.repo.workTree} on ${d.socket}`);
+    await d.#remountRecorded();
+    d.#watchIdle();
+    return d;
+  }
+
+  /**
+   * Stops the daemon when nothing needs it: its project was deleted, or no
+   * vibe has been mounted for `VIBE_DAEMON_IDLE_MS` (default 10 min). The next
+   * spawn or mount starts a new one.
+   */
+  #watchIdle(): void {
+    const idleMs = Number(Deno.env.get("VIBE_DAEMON_IDLE_MS") ?? 600_000);
+    let idleSince = Date.now();
+    const timer = setInterval(() => {
+      let gone = false;
+      try {
+        Deno.statSync(`${this.project.vibeDir}/metadata.db`);
+      } catch {
+        gone = true;
+      }
+      if (this.#mounts.size > 0 || this.#mounting.size > 0) idleSince = Date.now();
+      if (gone || Date.now() - idleSince > idleMs) {
+        clearInterval(timer);
+        this.#log(gone ? "the project's .vibe is gone: stopping" : "idle: stopping");
+        this.stop();
+      }
+    }, Math.min(5000, idleMs));
+    Deno.unrefTimer(timer);
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  async #listen(): Promise<void> {
+    // A socket file nobody answers on is left over from a dead daemon.
+    try {
+      const c = await Deno.connect({ transport: "unix", path: this.socket });
+      c.close();
+      throw new VibeError("EBUSY", `A vibe daemon already serves this project (${this.socket})`);
+    } catch (e) {
+      if (e instanceof VibeError) throw e;
+      await Deno.remove(this.socket).catch(() => {});
+    }
+    this.#listener = Deno.listen({ transport: "unix", path: this.socket });
+    Deno.chmodSync(this.socket, 0o600);
+    const info: DaemonInfo = {
+      pid: Deno.pid,
+      socket: this.socket,
+      startedMs: this.#startedMs,
+      version: VERSION,
+    };
+    Deno.writeTextFileSync(`${this.project.vibeDir}/${INFO_FILE}`, JSON.stringify(info));
+    (async () => {
+      for await (const conn of this.#listener!) {
+        serveConnection(conn, (m, p) => this.#handle(m, p)).catch(() => {});
+      }
+    })().catch(() => {});
+  }
+
+  async #remountRecorded(): Promise<void> {
+    for (const v of this.project.meta.listVibes()) {
+      if (!v.mountPath) continue;
+      try {
+        await this.mount(v.id, v.mountPath);
+        this.#log(`remounted ${v.id} at ${v.mountPath}`);
+      } catch (e) {
+        this.#log(`cannot remount ${v.id} at ${v.mountPath}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async #handle(method: string, params: Record<string, unknown>): Promise<unknown> {
+    switch (method) {
+      case "ping":
+        return { pid: Deno.pid };
+      case "info":
+        return this.info();
+      case "mount": {
+        const id = String(params["id"]);
+        const m = await this.mount(
+          id,
+          typeof params["path"] === "string" ? params["path"] : undefined,
+        );
+        return { id, path: m.path, transport: m.transport };
+      }
+      case "unmount":
+        await this.unmount(String(params["id"]));
+        return { id: params["id"] };
+      case "stop":
+        queueMicrotask(() => this.stop());
+        return { stopping: true };
+    }
+    const op = OPS[method];
+    if (!op) throw new VibeError("USAGE", `Unknown daemon request "${method}"`);
+    return await op(this.project, params, this);
+  }
+
+  info() {
+    return {
+      pid: Deno.pid,
+      startedMs: this.#startedMs,
+      uptimeMs: Date.now() - this.#startedMs,
+      workTree: this.project.repo.workTree,
+      socket: this.socket,
+      version: VERSION,
+      rssBytes: Deno.memoryUsage().rss,
+      mounts: [...this.#mounts.values()].map((m) => ({
+        id: m.id,
+        path: m.path,
+        transport: m.transport,
+        mountedMs: m.mountedMs,
+        stats: m.mount.stats(),
+      })),
+    };
+  }
+
+  /** Mounts a vibe (idempotent); resolves when the mount answers through the kernel. */
+  async mount(id: string, path?: string): Promise<Mounted> {
+    const existing = this.#mounts.get(id);
+    if (existing) return existing;
+    const pending = this.#mounting.get(id);
+    if (pending) return await pending;
+    const p = this.#doMount(id, path ?? `${DEFAULT_MOUNT_ROOT}/${id}`);
+    this.#mounting.set(id, p);
+    try {
+      return await p;
+    } finally {
+      this.#mounting.delete(id);
+    }
+  }
+
+  async #doMount(id: string, path: string): Promise<Mounted> {
+    const { mountFuse } = await import("../fuse/mod.ts");
+    const { clearStaleMount, isMounted } = await import("./mounts.ts");
+    this.project.vibe(id);
+    await clearStaleMount(path);
+    if (isMounted(path)) {
+      throw new VibeError(
+        "EBUSY",
+        `Cannot mount "${id}" at "${path}": something else is mounted there (unmount it or pick --mount <path>)`,
+      );
+    }
+    const ws = this.project.workspace(id);
+    let mount: FuseMount;
+    try {
+      mount = await mountFuse(ws, path, {
+        fsName: `vibe:${id}`,
+        keepCache: (ino) => {
+          try {
+            const n = ws.node(ino);
+            return n.kind === "file" && !n.materialized && n.oid !== null;
+          } catch {
+            return false;
+          }
+        },
+        log: (msg) => this.#log(`[${id}] ${msg}`),
+      });
+    } catch (e) {
+      this.project.closeWorkspace(id);
+      throw e;
+    }
+    const m: Mounted = { id, path, transport: "fuse", mount, mountedMs: Date.now() };
+    this.#mounts.set(id, m);
+    this.project.meta.updateVibe(id, { mountPath: path, transport: "fuse" });
+    mount.closed.then(() => {
+      // Unmounted from outside (umount, lazy detach): forget it, keep the record
+      // only when the daemon itself is stopping (so a restart remounts it).
+      if (this.#mounts.get(id) === m) {
+        this.#mounts.delete(id);
+        this.project.closeWorkspace(id);
+        if (!this.#stopping) this.project.meta.updateVibe(id, { mountPath: null, transport: null });
+        this.#log(`${id} was unmounted from outside`);
+      }
+    }).catch(() => {});
+    return m;
+  }
+
+  /** Drops the kernel's caches of a mounted vibe's changed inodes and entries (after a restore). */
+  async invalidate(
+    id: string,
+    inos: number[],
+    entries: { parent: number; name: string }[] = [],
+  ): Promise<void> {
+    const m = this.#mounts.get(id);
+    if (!m) return;
+    for (const e of entries) {
+      await m.mount.invalidateEntry(e.parent, e.name).catch(() => {});
+    }
+    for (const ino of inos) await m.mount.invalidateInode(ino).catch(() => {});
+  }
+
+  /** True while the kernel holds a reference to the inode (open file, cached lookup). */
+  referenced(id: string, ino: number): boolean {
+    if (!this.#mounts.has(id)) return false;
+    try {
+      return this.project.workspace(id).isReferenced(ino);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Unmounts a vibe and forgets its mount path. */
+  async unmount(id: string, keepRecord = false): Promise<void> {
+    const m = this.#mounts.get(id);
+    if (!m) return;
+    this.#mounts.delete(id);
+    await m.mount.unmount();
+    this.project.closeWorkspace(id);
+    if (!keepRecord && this.project.meta.getVibe(id)) {
+      this.project.meta.updateVibe(id, { mountPath: null, transport: null });
+    }
+  }
+
+  /** Stops serving: unmounts every vibe (keeping the records so a restart remounts them). */
+  stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = (async () => {
+        this.#log("stopping");
+        for (const id of [...this.#mounts.keys()]) {
+          await this.unmount(id, true).catch((e) => this.#log(`unmount ${id}: ${e.message}`));
+        }
+        try {
+          this.#listener?.close();
+        } catch { /* closed */ }
+        await Deno.remove(this.socket).catch(() => {});
+        await Deno.remove(`${this.project.vibeDir}/${INFO_FILE}`).catch(() => {});
+        this.project.close();
+        this.#done.resolve();
+      })();
+    }
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What the kernel has mounted: parsing /proc/self/mountinfo, and detecting and
+ * clearing stale vibe mounts (the serving daemon died and left the mount
+ * behind; every access then fails with ENOTCONN).
+ */
+import { MNT_DETACH, umount2 } from "../../ffi/libc_linux.ts";
+
+export interface MountEntry {
+  mountpoint: string;
+  fstype: string;
+  source: string;
+}
+
+/** Decodes the octal escapes mountinfo uses for spaces and the like. */
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function listMounts(): MountEntry[] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync("/proc/self/mountinfo");
+  } catch {
+    return [];
+  }
+  const out: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const [left, right] = line.split(" - ");
+    if (!left || !right) continue;
+    const l = left.split(" ");
+    const r = right.split(" ");
+    out.push({
+      mountpoint: unescape(l[4] ?? ""),
+      fstype: r[0] ?? "",
+      source: unescape(r[1] ?? ""),
+    });
+  }
+  return out;
+}
+
+/** Mounts made by vibe (FUSE type "fuse.vibe", or NFS with a vibe source). */
+export function vibeMounts(): MountEntry[] {
+  return listMounts().filter((m) => m.fstype === "fuse.vibe" || m.source.startsWith("vibe:"));
+}
+
+export function isMounted(path: string): boolean {
+  return listMounts().some((m) => m.mountpoint === path);
+}
+
+export type MountHealth = "ok" | "stale" | "unresponsive" | "error";
+
+/**
+ * Whether the server behind a mount answers. The probe is a `stat` in a child
+ * process killed after `timeoutMs`: a stat of a FUSE mount whose server is
+ * alive but stuck would block the caller in the kernel (uninterruptible for
+ * this process), so this process never touches a mount it is unsure of.
+ * "stale": the server is gone (ENOTCONN); "unresponsive": no answer in time.
+ */
+export async function probeMount(path: string, timeoutMs = 2000): Promise<MountHealth> {
+  const child = new Deno.Command("stat", {
+    args: ["-c", "%i", "--", path],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
+  if (out.success) return "ok";
+  if (out.signal === "SIGKILL") return "unresponsive";
+  return /not connected/i.test(new TextDecoder().decode(out.stderr)) ? "stale" : "error";
+}
+
+/** Detaches a mount left behind at `path` by a dead daemon; false when nothing stale is there. */
+export async function clearStaleMount(path: string): Promise<boolean> {
+  if (!isMounted(path)) return false;
+  if ((await probeMount(path)) !== "stale") return false;
+  const err = umount2(path, MNT_DETACH);
+  if (err !== null) throw new Error(`cannot detach the stale mount at "${path}": ${err}`);
+  return true;
+}
