@@ -4,11 +4,15 @@ import { git, GIT_ENV, makeRepo, SAMPLE_FILES } from "./helpers/repo.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-async function vibe(cwd: string, ...args: string[]) {
+function vibe(cwd: string, ...args: string[]) {
+  return vibeEnv({}, cwd, ...args);
+}
+
+async function vibeEnv(env: Record<string, string>, cwd: string, ...args: string[]) {
   const o = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     cwd,
-    env: { ...GIT_ENV, NO_COLOR: "1" },
+    env: { ...GIT_ENV, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -142,12 +146,23 @@ Deno.test("cli: --help for every command", async () => {
   }
 });
 
-Deno.test("cli: the demo runs end to end", async () => {
-  const r = await vibe(Deno.cwd(), "demo");
-  assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /alice x carol: README\.md/);
-  assert.match(r.stdout, /fast-forward/);
-  assert.match(r.stdout, /refused: .*README\.md/);
-  assert.match(r.stdout, /Bump version; tidy docs/);
-  assert.match(r.stdout, /git fsck --strict\n.*clean/s);
-});
+for (const mode of ["mounted where possible", "through the Vfs"]) {
+  Deno.test(`cli: the demo runs end to end (${mode})`, async () => {
+    const r = await vibeEnv(
+      mode === "through the Vfs" ? { VIBE_DEMO_NO_MOUNT: "1" } : {},
+      Deno.cwd(),
+      "demo",
+    );
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    if (mode === "through the Vfs") assert.match(r.stdout, /mounting is not possible here/);
+    assert.match(r.stdout, /alice x carol: README\.md/);
+    assert.match(r.stdout, /fast-forward/);
+    assert.match(r.stdout, /refused: .*README\.md/);
+    assert.match(r.stdout, /Bump version; tidy docs/);
+    assert.match(r.stdout, /git fsck --strict\n.*clean/s);
+    assert.ok(
+      !Deno.readTextFileSync("/proc/self/mountinfo").includes("vibe-demo-mnt"),
+      "unmounted",
+    );
+  });
+}

@@ -174,3 +174,35 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "daemon: restore while mounted: readers see the restored bytes at once; fork mounts",
+  ignore,
+  async fn() {
+    await withProject(async (repo, mnt) => {
+      await vibeOk(repo, "spawn", "r1", "--mount", `${mnt}/r1`);
+      const f = `${mnt}/r1/README.md`;
+      await Deno.writeTextFile(f, "version one\n");
+      await Deno.writeTextFile(`${mnt}/r1/kept.txt`, "kept\n");
+      await vibeOk(repo, "snapshot", "r1", "one");
+      await Deno.writeTextFile(f, "version two, longer than one\n");
+      await Deno.remove(`${mnt}/r1/kept.txt`);
+      await Deno.writeTextFile(`${mnt}/r1/later.txt`, "later\n");
+      // Warm the kernel's caches with the new state before restoring.
+      assert.equal(await Deno.readTextFile(f), "version two, longer than one\n");
+      assert.ok((await Deno.stat(`${mnt}/r1/later.txt`)).isFile);
+      const r = JSON.parse(await vibeOk(repo, "restore", "r1", "one", "--json"));
+      assert.ok(r.changedInodes > 0);
+      // No waiting for attribute timeouts: the daemon invalidated the kernel's caches.
+      assert.equal(await Deno.readTextFile(f), "version one\n");
+      assert.equal(await Deno.readTextFile(`${mnt}/r1/kept.txt`), "kept\n");
+      await assert.rejects(Deno.stat(`${mnt}/r1/later.txt`), Deno.errors.NotFound);
+      // A fork starts from the current state and mounts on its own.
+      await vibeOk(repo, "fork", "r1", "r2");
+      await vibeOk(repo, "mount", "r2", "--mount", `${mnt}/r2`);
+      assert.equal(await Deno.readTextFile(`${mnt}/r2/README.md`), "version one\n");
+      await Deno.writeTextFile(`${mnt}/r2/README.md`, "fork only\n");
+      assert.equal(await Deno.readTextFile(f), "version one\n");
+    });
+  },
+});

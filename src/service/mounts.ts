@@ -84,3 +84,17 @@ export async function clearStaleMount(path: string): Promise<boolean> {
   if (err !== null) throw new Error(`cannot detach the stale mount at "${path}": ${err}`);
   return true;
 }
+
+/** Why this process cannot make FUSE mounts, in one line; null when it can. */
+export function fuseUnavailableReason(): string | null {
+  if (Deno.build.os !== "linux") return `FUSE mounts need Linux (this is ${Deno.build.os})`;
+  try {
+    Deno.openSync("/dev/fuse", { read: true, write: true }).close();
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound
+      ? "/dev/fuse is missing (modprobe fuse, or pass --device /dev/fuse to the container)"
+      : `/dev/fuse cannot be opened (${(e as Error).message})`;
+  }
+  if (Deno.uid() !== 0) return "FUSE mounts need root (fusermount3 is not supported yet)";
+  return null;
+}
