@@ -22,9 +22,10 @@
  * - CUSE_INIT and anything unknown.
  *
  * Invariants:
- * - Several nonblocking reads of /dev/fuse are outstanding at once, each
- *   into its own buffer; every request is dispatched as soon as it is read,
- *   without waiting for earlier ones, so a slow read never blocks a GETATTR.
+ * - The fd is O_NONBLOCK and watched by the process-wide reactor (one
+ *   poll(2) for every mount); when it is readable the session reads requests
+ *   until EAGAIN and dispatches each as soon as it is read, without waiting
+ *   for earlier ones, so a slow read never blocks a GETATTR.
  * - A handler decodes all its arguments synchronously, before its first
  *   await; only handlers flagged `retainsBuffer` (WRITE) keep views into the
  *   request buffer, and the reader takes a fresh buffer for them.
