@@ -53,7 +53,8 @@ function checkTransport(transport: string | undefined): void {
   if (t === "nfs") {
     throw new VibeError(
       "USAGE",
-      `Cannot use the NFS transport: it is not available in this build yet (use --transport fuse)`,
+      `Cannot mount over NFS here: local NFS mounts are not wired in this build yet ` +
+        `(use --transport fuse, or "vibe serve <id> --nfs" to export a vibe to a VM or another machine)`,
     );
   }
   if (t !== "fuse" && t !== "auto") {
@@ -294,4 +295,51 @@ export async function runDestroy(
       r.purged ? ` and deleted refs/vibes/${id}` : ` (refs/vibes/${id} kept)`
     }.`,
   );
+}
+
+export async function runServe(
+  cwd: string,
+  id: string,
+  opts: { nfs?: boolean; port?: string; hostname?: string; stop?: boolean; json?: boolean },
+): Promise<void> {
+  if (!opts.nfs) {
+    throw new VibeError("USAGE", `Cannot serve "${id}": name a protocol (vibe serve ${id} --nfs)`);
+  }
+  const port = opts.port === undefined ? 0 : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new VibeError("USAGE", `Invalid port "${opts.port}": use 0-65535 (0 picks a free one)`);
+  }
+  const hostname = opts.hostname ?? "127.0.0.1";
+  if (hostname !== "127.0.0.1" && hostname !== "::1" && hostname !== "localhost" && !opts.json) {
+    console.error(
+      `warning: serving "${id}" on ${hostname}, not loopback: anyone who learns the export path ` +
+        `can read and write the vibe`,
+    );
+  }
+  const client = await ensureDaemon(cwd);
+  try {
+    if (opts.stop) {
+      await client.call("unserve-nfs", { id });
+      if (opts.json) printJson({ id, serving: false });
+      else console.log(`Stopped serving "${id}" over NFS.`);
+      return;
+    }
+    const r = await client.call("serve-nfs", { id, port, hostname }) as {
+      hostname: string;
+      port: number;
+      exportPath: string;
+      linuxMount: string;
+      macosMount: string;
+    };
+    if (opts.json) {
+      printJson({ id, ...r });
+      return;
+    }
+    console.log(`Serving vibe "${id}" over NFSv3 on ${r.hostname}:${r.port} (NFS and MOUNT)`);
+    console.log(`export path (keep it secret): ${r.exportPath}`);
+    console.log(`Linux: ${r.linuxMount}`);
+    console.log(`macOS: ${r.macosMount}`);
+  } finally {
+    await client.close();
+  }
 }

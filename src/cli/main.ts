@@ -66,6 +66,24 @@ function build(): Command {
       await runUnmount(cwdOf(cmd), id, opts);
     });
 
+  program.command("serve <id>")
+    .description("export a vibe without mounting it locally (for VMs, containers, tests)")
+    .option("--nfs", "over NFSv3 (NFS and MOUNT on one port)")
+    .option("--port <port>", "port to listen on (default: a free one)")
+    .option("--hostname <host>", "address to listen on (default 127.0.0.1; others get a warning)")
+    .option("--stop", "stop serving it")
+    .option("--json", "print the result as JSON")
+    .action(
+      async (
+        id: string,
+        opts: { nfs?: boolean; port?: string; hostname?: string; stop?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const { runServe } = await import("./commands.ts");
+        await runServe(cwdOf(cmd), id, opts);
+      },
+    );
+
   const daemon = program.command("daemon")
     .description("the per-project daemon that serves mounted vibes");
   daemon.command("run").description("run the daemon in the foreground")

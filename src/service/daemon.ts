@@ -13,6 +13,7 @@ import { Project } from "../project/project.ts";
 import { type DaemonInfo, INFO_FILE, serveConnection, socketPathFor } from "./control.ts";
 import { type OpHost, OPS } from "./ops.ts";
 import type { FuseMount } from "../fuse/mod.ts";
+import type { NfsServer } from "../nfs/mod.ts";
 import { VERSION } from "../version.ts";
 
 export const DEFAULT_MOUNT_ROOT = "/tmp/vibe";
@@ -30,6 +31,7 @@ export class Daemon implements OpHost {
   readonly socket: string;
   #listener: Deno.Listener | null = null;
   #mounts = new Map<string, Mounted>();
+  #nfs = new Map<string, NfsServer>();
   #mounting = new Map<string, Promise<Mounted>>();
   #stopping: Promise<void> | null = null;
   #startedMs = Date.now();
@@ -71,7 +73,9 @@ export class Daemon implements OpHost {
       } catch {
         gone = true;
       }
-      if (this.#mounts.size > 0 || this.#mounting.size > 0) idleSince = Date.now();
+      if (this.#mounts.size > 0 || this.#mounting.size > 0 || this.#nfs.size > 0) {
+        idleSince = Date.now();
+      }
       if (gone || Date.now() - idleSince > idleMs) {
         clearInterval(timer);
         this.#log(gone ? "the project's .vibe is gone: stopping" : "idle: stopping");
@@ -140,6 +144,15 @@ export class Daemon implements OpHost {
       case "unmount":
         await this.unmount(String(params["id"]));
         return { id: params["id"] };
+      case "serve-nfs":
+        return await this.serveNfs(
+          String(params["id"]),
+          typeof params["port"] === "number" ? params["port"] : 0,
+          typeof params["hostname"] === "string" ? params["hostname"] : "127.0.0.1",
+        );
+      case "unserve-nfs":
+        await this.unserveNfs(String(params["id"]));
+        return { id: params["id"] };
       case "stop":
         queueMicrotask(() => this.stop());
         return { stopping: true };
@@ -158,6 +171,7 @@ export class Daemon implements OpHost {
       socket: this.socket,
       version: VERSION,
       rssBytes: Deno.memoryUsage().rss,
+      nfs: [...this.#nfs.entries()].map(([id, s]) => nfsInfo(id, s)),
       mounts: [...this.#mounts.values()].map((m) => ({
         id: m.id,
         path: m.path,
@@ -229,6 +243,46 @@ export class Daemon implements OpHost {
     return m;
   }
 
+  /**
+   * Exports a vibe over NFSv3 on its own port (idempotent). The export
+   * path and every file handle carry the vibe's secret, kept in the metadata
+   * so handles stay valid across daemon restarts.
+   */
+  async serveNfs(id: string, port: number, hostname: string) {
+    const running = this.#nfs.get(id);
+    if (running) return nfsInfo(id, running);
+    const vibe = this.project.vibe(id);
+    const key = `nfs-secret:${id}`;
+    let secretHex = this.project.meta.getSetting(key);
+    if (!secretHex) {
+      const bytes = crypto.getRandomValues(new Uint8Array(32));
+      secretHex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+      this.project.meta.setSetting(key, secretHex);
+    }
+    const secret = new Uint8Array(secretHex.match(/../g)!.map((h) => parseInt(h, 16)));
+    const { serveNfs } = await import("../nfs/mod.ts");
+    const server = await serveNfs({
+      vibeId: id,
+      vfs: this.project.workspace(id),
+      secret,
+      epoch: vibe.createdMs,
+      hostname,
+      port,
+      log: (msg) => this.#log(`[${id} nfs] ${msg}`),
+    });
+    this.#nfs.set(id, server);
+    this.#log(`serving ${id} over NFS on ${server.hostname}:${server.port}`);
+    return nfsInfo(id, server);
+  }
+
+  async unserveNfs(id: string): Promise<void> {
+    const s = this.#nfs.get(id);
+    if (!s) return;
+    this.#nfs.delete(id);
+    await s.close();
+    if (!this.#mounts.has(id)) this.project.closeWorkspace(id);
+  }
+
   /** Drops the kernel's caches of a mounted vibe's changed inodes and entries (after a restore). */
   async invalidate(
     id: string,
@@ -255,6 +309,7 @@ export class Daemon implements OpHost {
 
   /** Unmounts a vibe and forgets its mount path. */
   async unmount(id: string, keepRecord = false): Promise<void> {
+    await this.unserveNfs(id);
     const m = this.#mounts.get(id);
     if (!m) return;
     this.#mounts.delete(id);
@@ -273,6 +328,7 @@ export class Daemon implements OpHost {
         for (const id of [...this.#mounts.keys()]) {
           await this.unmount(id, true).catch((e) => this.#log(`unmount ${id}: ${e.message}`));
         }
+        for (const id of [...this.#nfs.keys()]) await this.unserveNfs(id).catch(() => {});
         try {
           this.#listener?.close();
         } catch { /* closed */ }
@@ -284,4 +340,17 @@ export class Daemon implements OpHost {
     }
     return this.#stopping;
   }
+}
+
+function nfsInfo(id: string, s: NfsServer) {
+  return {
+    id,
+    hostname: s.hostname,
+    port: s.port,
+    exportPath: s.exportPath,
+    linuxMount: `mount -t nfs -o vers=3,proto=tcp,port=${s.port},mountport=${s.port},` +
+      `mountproto=tcp,nolock ${s.hostname}:${s.exportPath} <dir>`,
+    macosMount: `mount_nfs -o vers=3,tcp,port=${s.port},mountport=${s.port},nolocks ` +
+      `${s.hostname}:${s.exportPath} <dir>`,
+  };
 }
