@@ -3,10 +3,12 @@
  * the same run. Prints tables and writes the figures as JSON to
  * bench/results/latest.json (not committed).
  *
- *   deno task bench [--quick]     (--quick: 10k-file repos instead of 100k)
+ *   deno task bench [--quick]     (--quick: 10k-file repos instead of 100k, and the
+ *                                 FUSE benchmark's smaller sizes)
  */
 import { formatObjectReadBench, runObjectReadBench } from "./object_read_bench.ts";
 import { formatLifecycle, runLifecycleBench } from "./lifecycle_bench.ts";
+import { formatFuseBench, fuseBenchUnavailable, runFuseBench } from "./fuse_bench.ts";
 
 const quick = Deno.args.includes("--quick");
 const files = quick ? 10_000 : 100_000;
@@ -22,6 +24,17 @@ console.log();
 const life = await runLifecycleBench({ large: files, small: 1000 });
 results["lifecycle"] = life;
 console.log(formatLifecycle(life));
+console.log();
+
+const fuseSkip = fuseBenchUnavailable();
+if (fuseSkip) {
+  results["fuse"] = { skipped: fuseSkip };
+  console.log(`FUSE mounts: skipped (${fuseSkip})`);
+} else {
+  const fuse = await runFuseBench({ files, quick });
+  results["fuse"] = fuse;
+  console.log(formatFuseBench(fuse));
+}
 
 const out = new URL("./results/", import.meta.url).pathname;
 await Deno.mkdir(out, { recursive: true });

@@ -327,3 +327,22 @@ Deno.test("a repo whose HEAD moved since init: spawn indexes the new commit", as
     await expectCode(resolvePath(project.workspace("h0"), "later.txt"), "ENOENT");
   });
 });
+
+Deno.test("large clean blobs stream into the blob cache and read back exactly", async () => {
+  const big = Array.from(
+    { length: 6 * 1024 * 1024 / 64 },
+    (_, i) => `line ${String(i).padStart(10, "0")} of a large file, padded to 64 bytes....\n`,
+  ).join("");
+  await withRepo(async (_dir, project) => {
+    await spawnVibe(project, "big");
+    const ws = project.workspace("big");
+    const ino = await resolvePath(ws, "big.txt");
+    assert.equal((await ws.getattr(ino)).size, big.length);
+    const mid = await ws.read(ino, 3_000_000, 64);
+    assert.equal(new TextDecoder().decode(mid), big.slice(3_000_000, 3_000_064));
+    assert.equal(await readText(ws, "big.txt"), big);
+    // Copy-up of a spilled blob, then a write in the middle.
+    await ws.write(ino, 64, new TextEncoder().encode("X"));
+    assert.equal(await readText(ws, "big.txt"), big.slice(0, 64) + "X" + big.slice(65));
+  }, { ...SAMPLE_FILES, "big.txt": big });
+});

@@ -346,8 +346,13 @@ export function destroy(s: FuseSession, r: Req): void {
   s.end("DESTROY");
 }
 
+/**
+ * Directory listings are cached by the kernel (FOPEN_CACHE_DIR) and kept
+ * across opens: changes through this mount invalidate them in the kernel,
+ * and changes from outside (restore) are announced with notify_inval_inode.
+ */
 export function opendir(s: FuseSession, r: Req): void {
-  s.replyOpen(r, 0);
+  s.replyOpen(r, abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE);
 }
 
 const DOT = encodeName(".");

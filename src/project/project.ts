@@ -22,6 +22,24 @@ import type { Oid } from "../types.ts";
 
 export const VIBE_DIR = ".vibe";
 
+/** Streams a blob's bytes from `git cat-file blob` into a new file at `path`. */
+async function catFileTo(gitDir: string, oid: Oid, path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  const child = new Deno.Command("git", {
+    args: ["--git-dir", gitDir, "cat-file", "blob", oid],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const [status, err] = await Promise.all([
+    child.stdout.pipeTo(file.writable).then(() => child.status),
+    new Response(child.stderr).text(),
+  ]);
+  if (!status.success) {
+    throw new VibeError("EIO", `Cannot read blob ${oid} with git cat-file: ${err.trim()}`);
+  }
+}
+
 export interface OpenProjectOptions {
   /** Create `.vibe/metadata.db` when missing (only `vibe init` does). */
   create?: boolean;
@@ -41,7 +59,11 @@ export class Project {
     this.vibeDir = `${repo.workTree}/${VIBE_DIR}`;
     this.meta = meta;
     this.reader = reader;
-    this.blobs = new BlobCache(reader, `${this.vibeDir}/cache/blobs`);
+    // Large blobs stream from `git cat-file` into the cache file, off the event
+    // loop: inflating 256 MiB on the daemon's thread would stall every mount.
+    this.blobs = new BlobCache(reader, `${this.vibeDir}/cache/blobs`, {
+      spillTo: (oid, path) => catFileTo(repo.gitDir, oid, path),
+    });
   }
 
   /** Finds the repository containing `cwd` and opens its `.vibe/` stores. */

@@ -213,6 +213,11 @@ export class Daemon implements OpHost {
     try {
       mount = await mountFuse(ws, path, {
         fsName: `vibe:${id}`,
+        // Every change reaches the kernel through this mount or, from outside
+        // (restore), as an explicit invalidation: long timeouts are safe.
+        attrTimeoutSec: 10,
+        entryTimeoutSec: 10,
+        negativeTimeoutSec: 1,
         keepCache: (ino) => {
           try {
             const n = ws.node(ino);

@@ -13,6 +13,12 @@ import type { Oid } from "../types.ts";
 export interface BlobCacheOptions {
   memoryBytes?: number;
   spillBytes?: number;
+  /**
+   * Writes a large blob's bytes to `path` without blocking the event loop
+   * (e.g. streamed from `git cat-file`). Without it the reader inflates the
+   * blob in memory on this thread.
+   */
+  spillTo?: (oid: Oid, path: string) => Promise<void>;
 }
 
 export class BlobCache {
@@ -25,12 +31,14 @@ export class BlobCache {
   #sizes = new Map<Oid, number>();
   #files = new Map<Oid, Deno.FsFile>();
   #inflight = new Map<Oid, Promise<void>>();
+  #spillTo: ((oid: Oid, path: string) => Promise<void>) | undefined;
 
   constructor(reader: ObjectReader, cacheDir: string, opts: BlobCacheOptions = {}) {
     this.#reader = reader;
     this.cacheDir = cacheDir;
     this.#memLimit = opts.memoryBytes ?? 64 * 1024 * 1024;
     this.#spill = opts.spillBytes ?? 4 * 1024 * 1024;
+    this.#spillTo = opts.spillTo;
   }
 
   async size(oid: Oid): Promise<number> {
@@ -107,11 +115,22 @@ export class BlobCache {
       let p = this.#inflight.get(oid);
       if (!p) {
         p = (async () => {
-          const data = await this.#reader.readBlob(oid);
-          Deno.mkdirSync(this.cacheDir, { recursive: true });
+          await Deno.mkdir(this.cacheDir, { recursive: true });
           const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-          Deno.writeFileSync(tmp, data);
-          Deno.renameSync(tmp, path);
+          try {
+            if (this.#spillTo) {
+              await this.#spillTo(oid, tmp);
+              if ((await Deno.stat(tmp)).size !== (await this.size(oid))) {
+                throw new Error(`blob ${oid} came out truncated`);
+              }
+            } else {
+              await Deno.writeFile(tmp, await this.#reader.readBlob(oid));
+            }
+            await Deno.rename(tmp, path);
+          } catch (e) {
+            await Deno.remove(tmp).catch(() => {});
+            throw e;
+          }
         })();
         this.#inflight.set(oid, p);
         p.finally(() => this.#inflight.delete(oid)).catch(() => {});
