@@ -64,6 +64,12 @@ export interface InodeRecord {
   nextCookie: number;
 }
 
+/** The inode fields a tree walk (status, diff, promote) reads. */
+export type TreeNodeRecord = Pick<
+  InodeRecord,
+  "ino" | "kind" | "mode" | "oid" | "gitMode" | "materialized" | "dirty" | "target"
+>;
+
 export interface DirentRecord {
   name: string;
   ino: Ino;
@@ -189,6 +195,8 @@ export interface MetaStore {
   /** Entries with cookie > afterCookie in cookie order. */
   listDirents(vibe: string, parent: Ino, afterCookie: number, limit: number): ListedDirent[];
   countDirents(vibe: string, parent: Ino): number;
+  /** What a tree walk needs of each entry of a loaded directory (a narrow, fast query). */
+  listTreeChildren(vibe: string, parent: Ino): { name: string; node: TreeNodeRecord }[];
   /** Every entry of a loaded directory with its inode row, in one query. */
   listChildren(vibe: string, parent: Ino): { name: string; node: InodeRecord }[];
   /** Every (parent, name) that links to `ino`. */

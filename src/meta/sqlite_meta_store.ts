@@ -23,6 +23,7 @@ import type {
   StateDirent,
   StateRows,
   StateXattr,
+  TreeNodeRecord,
   VibeRecord,
   VibeState,
 } from "./meta_store.ts";
@@ -430,6 +431,25 @@ export class SqliteMetaStore implements MetaStore {
       ino: num(r["ino"]),
       cookie: num(r["cookie"]),
       kind: str(r["kind"]) as FileKind,
+    }));
+  }
+  listTreeChildren(vibe: string, parent: Ino): { name: string; node: TreeNodeRecord }[] {
+    return (this.#st(
+      `SELECT d.name, i.ino, i.kind, i.mode, i.oid, i.git_mode, i.materialized, i.dirty, i.target
+       FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
+       WHERE d.vibe = ? AND d.parent = ? ORDER BY d.cookie`,
+    ).all(vibe, parent) as Row[]).map((r) => ({
+      name: str(r["name"]),
+      node: {
+        ino: num(r["ino"]),
+        kind: str(r["kind"]) as FileKind,
+        mode: num(r["mode"]),
+        oid: strOrNull(r["oid"]),
+        gitMode: numOrNull(r["git_mode"]),
+        materialized: num(r["materialized"]) !== 0,
+        dirty: num(r["dirty"]) !== 0,
+        target: strOrNull(r["target"]),
+      },
     }));
   }
   listChildren(vibe: string, parent: Ino): { name: string; node: InodeRecord }[] {

@@ -5,7 +5,7 @@
  * changes, not the repository.
  */
 import { VibeError } from "../errors.ts";
-import { resolveSignature } from "../git/signature.ts";
+import { envIdentity, readIdentityConfig, resolveSignature } from "../git/signature.ts";
 import type { Oid } from "../types.ts";
 import type { Project } from "./project.ts";
 import { buildTree, type PathChange } from "./tree_build.ts";
@@ -55,8 +55,14 @@ export async function promoteVibe(
       }`,
     );
   }
-  const author = await resolveSignature(project.repo, "author");
-  const committer = await resolveSignature(project.repo, "committer");
+  // One read of git's config for both roles (none when the environment names them).
+  const fromEnv = (["author", "committer"] as const).every((r) => {
+    const e = envIdentity(r);
+    return e.name !== undefined && e.email !== undefined;
+  });
+  const identity = fromEnv ? {} : await readIdentityConfig(project.repo);
+  const author = await resolveSignature(project.repo, "author", identity);
+  const committer = await resolveSignature(project.repo, "committer", identity);
   let message = opts.message ?? defaultMessage(id, built.changes);
   if (!message.endsWith("\n")) message += "\n";
   const commit = await writer.writeCommit({

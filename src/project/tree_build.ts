@@ -9,7 +9,7 @@
 import { GIT_MODE, type Ino, type Oid } from "../types.ts";
 import type { TreeEntry } from "../git/object_store.ts";
 import { encodeTree, hashObject } from "../git/object_hash.ts";
-import type { InodeRecord } from "../meta/meta_store.ts";
+import type { TreeNodeRecord } from "../meta/meta_store.ts";
 import type { TreeSource, WorkspaceVfs } from "../vfs/workspace_vfs.ts";
 
 /** Where built objects go. */
@@ -88,7 +88,7 @@ async function buildDir(
   const baseByName = new Map(base.map((e) => [e.name, e]));
   const out: TreeEntry[] = [];
   const seen = new Set<string>();
-  for (const { name, node } of await ctx.ws.children(ino)) {
+  for (const { name, node } of await ctx.ws.treeChildren(ino)) {
     seen.add(name);
     const path = join(prefix, name);
     const b = baseByName.get(name) ?? null;
@@ -113,7 +113,7 @@ async function buildDir(
 /** The tree entry a node becomes; null when it has no git form (FIFO, empty dir). */
 async function entryFor(
   ctx: Ctx,
-  node: InodeRecord,
+  node: TreeNodeRecord,
   path: string,
   base: TreeEntry | null,
 ): Promise<{ mode: number; oid: Oid; built?: boolean } | null> {

@@ -19,7 +19,13 @@
 import { VibeError } from "../errors.ts";
 import type { TreeEntry } from "../git/object_store.ts";
 import type { DeltaStore } from "../delta/delta_store.ts";
-import type { InodeRecord, JournalOp, MetaStore, VibeRecord } from "../meta/meta_store.ts";
+import type {
+  InodeRecord,
+  JournalOp,
+  MetaStore,
+  TreeNodeRecord,
+  VibeRecord,
+} from "../meta/meta_store.ts";
 import { GIT_MODE, type Ino, nowTimespec, type Oid, type Timespec } from "../types.ts";
 import { fsSpace } from "../../ffi/statfs.ts";
 import type { BlobCache } from "./blob_cache.ts";
@@ -982,6 +988,16 @@ export class WorkspaceVfs implements Vfs {
       if (node.kind === "dir") this.#nodes.set(node.ino, node);
       return { name, node };
     });
+  }
+
+  /**
+   * The entries of a directory with the fields a tree walk reads (loads the
+   * directory). Rows and the node cache agree, since every change goes
+   * through the cache and the database together.
+   */
+  async treeChildren(ino: Ino): Promise<{ name: string; node: TreeNodeRecord }[]> {
+    const dir = await this.#ensureLoaded(this.#dir(ino));
+    return this.meta.listTreeChildren(this.vibe.id, dir.ino);
   }
 
   /** The whole content of a materialized file. */
