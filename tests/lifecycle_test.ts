@@ -346,3 +346,38 @@ Deno.test("large clean blobs stream into the blob cache and read back exactly", 
     assert.equal(await readText(ws, "big.txt"), big.slice(0, 64) + "X" + big.slice(65));
   }, { ...SAMPLE_FILES, "big.txt": big });
 });
+
+Deno.test("reads of a big blob while it streams into the cache all return the right bytes", async () => {
+  const size = 12 * 1024 * 1024;
+  const bytes = new Uint8Array(size);
+  let x = 12345;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  const dir = await makeRepo(SAMPLE_FILES);
+  try {
+    await Deno.writeFile(`${dir}/big.bin`, bytes);
+    await commitAll(dir, "big");
+    await initProject(dir);
+    const project = await Project.open(dir);
+    try {
+      await spawnVibe(project, "s1");
+      const ws = project.workspace("s1");
+      const ino = await resolvePath(ws, "big.bin");
+      const offsets = Array.from({ length: 60 }, (_, i) => (i * 7_919_993) % (size - 100_000));
+      offsets.push(size - 10, 0);
+      const reads = await Promise.all(offsets.map((o) => ws.read(ino, o, 100_000)));
+      reads.forEach((r, i) => {
+        const o = offsets[i]!;
+        const want = bytes.subarray(o, Math.min(size, o + 100_000));
+        assert.equal(r.length, want.length, `length at ${o}`);
+        assert.ok(r.every((b, j) => b === want[j]), `bytes at ${o}`);
+      });
+    } finally {
+      project.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

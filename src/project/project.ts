@@ -22,8 +22,16 @@ import type { Oid } from "../types.ts";
 
 export const VIBE_DIR = ".vibe";
 
-/** Streams a blob's bytes from `git cat-file blob` into a new file at `path`. */
-async function catFileTo(gitDir: string, oid: Oid, path: string): Promise<void> {
+/**
+ * Streams a blob's bytes from `git cat-file blob` into a new file at `path`,
+ * reporting how many bytes have reached the file after each chunk.
+ */
+async function catFileTo(
+  gitDir: string,
+  oid: Oid,
+  path: string,
+  progress: (bytes: number) => void,
+): Promise<void> {
   const file = await Deno.open(path, { write: true, createNew: true });
   const child = new Deno.Command("git", {
     args: ["--git-dir", gitDir, "cat-file", "blob", oid],
@@ -31,10 +39,20 @@ async function catFileTo(gitDir: string, oid: Oid, path: string): Promise<void> 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const [status, err] = await Promise.all([
-    child.stdout.pipeTo(file.writable).then(() => child.status),
-    new Response(child.stderr).text(),
-  ]);
+  const copy = async () => {
+    let total = 0;
+    try {
+      for await (const chunk of child.stdout) {
+        for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+        total += chunk.length;
+        progress(total);
+      }
+    } finally {
+      file.close();
+    }
+    return await child.status;
+  };
+  const [status, err] = await Promise.all([copy(), new Response(child.stderr).text()]);
   if (!status.success) {
     throw new VibeError("EIO", `Cannot read blob ${oid} with git cat-file: ${err.trim()}`);
   }
@@ -62,7 +80,7 @@ export class Project {
     // Large blobs stream from `git cat-file` into the cache file, off the event
     // loop: inflating 256 MiB on the daemon's thread would stall every mount.
     this.blobs = new BlobCache(reader, `${this.vibeDir}/cache/blobs`, {
-      spillTo: (oid, path) => catFileTo(repo.gitDir, oid, path),
+      spillTo: (oid, path, progress) => catFileTo(repo.gitDir, oid, path, progress),
     });
   }
 

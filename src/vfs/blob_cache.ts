@@ -7,6 +7,7 @@
  * once, not 2,048 times. Cache files are written to a temp name and renamed,
  * so a reader never sees a partial file; they are safe to delete at any time.
  */
+import { VibeError } from "../errors.ts";
 import type { ObjectReader } from "../git/object_store.ts";
 import type { Oid } from "../types.ts";
 
@@ -15,10 +16,23 @@ export interface BlobCacheOptions {
   spillBytes?: number;
   /**
    * Writes a large blob's bytes to `path` without blocking the event loop
-   * (e.g. streamed from `git cat-file`). Without it the reader inflates the
-   * blob in memory on this thread.
+   * (e.g. streamed from `git cat-file`), calling `progress` with the number of
+   * bytes that have reached the file so far. Without it the reader inflates
+   * the blob in memory on this thread.
    */
-  spillTo?: (oid: Oid, path: string) => Promise<void>;
+  spillTo?: (oid: Oid, path: string, progress: (bytes: number) => void) => Promise<void>;
+}
+
+/** A large blob being written into the cache: reads of its prefix need not wait for the rest. */
+interface Spill {
+  tmp: string;
+  /** Bytes already in `tmp`. */
+  written: number;
+  done: boolean;
+  error: unknown;
+  waiters: (() => void)[];
+  promise: Promise<void>;
+  reader: Deno.FsFile | null;
 }
 
 export class BlobCache {
@@ -30,8 +44,8 @@ export class BlobCache {
   #spill: number;
   #sizes = new Map<Oid, number>();
   #files = new Map<Oid, Deno.FsFile>();
-  #inflight = new Map<Oid, Promise<void>>();
-  #spillTo: ((oid: Oid, path: string) => Promise<void>) | undefined;
+  #spills = new Map<Oid, Spill>();
+  #spillTo: BlobCacheOptions["spillTo"];
 
   constructor(reader: ObjectReader, cacheDir: string, opts: BlobCacheOptions = {}) {
     this.#reader = reader;
@@ -60,16 +74,20 @@ export class BlobCache {
       const all = await this.whole(oid);
       return all.subarray(offset, end);
     }
-    const f = await this.#spilled(oid);
-    const buf = new Uint8Array(end - offset);
-    f.seekSync(offset, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < buf.length) {
-      const r = f.readSync(buf.subarray(got));
-      if (r === null || r === 0) break;
-      got += r;
+    let f = this.#openSpilled(oid);
+    if (!f) {
+      // The first reads of a big blob are answered from the part already
+      // streamed into the cache, so a sequential reader starts at once.
+      const sp = this.#startSpill(oid);
+      while (!sp.done && sp.written < end) await new Promise<void>((r) => sp.waiters.push(r));
+      if (sp.error) throw sp.error;
+      if (!sp.done) {
+        sp.reader ??= Deno.openSync(sp.tmp, { read: true });
+        return readAt(sp.reader, offset, end - offset);
+      }
+      f = await this.#spilled(oid);
     }
-    return buf.subarray(0, got);
+    return readAt(f, offset, end - offset);
   }
 
   /** The whole blob in memory (for copy-up of small files, symlink targets). */
@@ -104,41 +122,15 @@ export class BlobCache {
     return `${this.cacheDir}/${oid}`;
   }
 
-  async #spilled(oid: Oid): Promise<Deno.FsFile> {
+  /** The finished cache file of a big blob, opened; null when it is not there yet. */
+  #openSpilled(oid: Oid): Deno.FsFile | null {
     const open = this.#files.get(oid);
     if (open) return open;
-    const path = `${this.cacheDir}/${oid}`;
-    let f: Deno.FsFile | null = null;
+    let f: Deno.FsFile;
     try {
-      f = Deno.openSync(path, { read: true });
+      f = Deno.openSync(`${this.cacheDir}/${oid}`, { read: true });
     } catch {
-      let p = this.#inflight.get(oid);
-      if (!p) {
-        p = (async () => {
-          await Deno.mkdir(this.cacheDir, { recursive: true });
-          const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-          try {
-            if (this.#spillTo) {
-              await this.#spillTo(oid, tmp);
-              if ((await Deno.stat(tmp)).size !== (await this.size(oid))) {
-                throw new Error(`blob ${oid} came out truncated`);
-              }
-            } else {
-              await Deno.writeFile(tmp, await this.#reader.readBlob(oid));
-            }
-            await Deno.rename(tmp, path);
-          } catch (e) {
-            await Deno.remove(tmp).catch(() => {});
-            throw e;
-          }
-        })();
-        this.#inflight.set(oid, p);
-        p.finally(() => this.#inflight.delete(oid)).catch(() => {});
-      }
-      await p;
-      const again = this.#files.get(oid);
-      if (again) return again;
-      f = Deno.openSync(path, { read: true });
+      return null;
     }
     if (this.#files.size >= 64) {
       const [k, v] = this.#files.entries().next().value as [Oid, Deno.FsFile];
@@ -149,10 +141,91 @@ export class BlobCache {
     return f;
   }
 
+  /** The finished cache file of a big blob, writing it first if needed. */
+  async #spilled(oid: Oid): Promise<Deno.FsFile> {
+    const f = this.#openSpilled(oid);
+    if (f) return f;
+    const sp = this.#startSpill(oid);
+    await sp.promise;
+    if (sp.error) throw sp.error;
+    const again = this.#openSpilled(oid);
+    if (!again) throw new VibeError("EIO", `Blob ${oid} vanished from the cache`);
+    return again;
+  }
+
+  /**
+   * Starts (or joins) writing a big blob into `<cacheDir>/<oid>`: to a temp
+   * name, renamed when complete and checked, so the final name always holds
+   * the whole blob.
+   */
+  #startSpill(oid: Oid): Spill {
+    const running = this.#spills.get(oid);
+    if (running) return running;
+    const path = `${this.cacheDir}/${oid}`;
+    const sp: Spill = {
+      tmp: `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`,
+      written: 0,
+      done: false,
+      error: null,
+      waiters: [],
+      promise: Promise.resolve(),
+      reader: null,
+    };
+    const wake = () => {
+      const w = sp.waiters;
+      sp.waiters = [];
+      for (const r of w) r();
+    };
+    sp.promise = (async () => {
+      await Deno.mkdir(this.cacheDir, { recursive: true });
+      const size = await this.size(oid);
+      try {
+        if (this.#spillTo) {
+          await this.#spillTo(oid, sp.tmp, (n) => {
+            sp.written = n;
+            wake();
+          });
+          if ((await Deno.stat(sp.tmp)).size !== size) {
+            throw new VibeError("EIO", `Blob ${oid} came out truncated from the object store`);
+          }
+        } else {
+          await Deno.writeFile(sp.tmp, await this.#reader.readBlob(oid));
+        }
+        await Deno.rename(sp.tmp, path);
+      } catch (e) {
+        await Deno.remove(sp.tmp).catch(() => {});
+        throw e;
+      }
+    })().catch((e) => {
+      sp.error = e;
+    }).finally(() => {
+      sp.done = true;
+      sp.reader?.close();
+      sp.reader = null;
+      this.#spills.delete(oid);
+      wake();
+    });
+    this.#spills.set(oid, sp);
+    return sp;
+  }
+
   close(): void {
     for (const f of this.#files.values()) f.close();
     this.#files.clear();
     this.#mem.clear();
     this.#memBytes = 0;
   }
+}
+
+/** Positioned read of up to `length` bytes (shorter at end of file). */
+function readAt(f: Deno.FsFile, offset: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  f.seekSync(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const r = f.readSync(buf.subarray(got));
+    if (r === null || r === 0) break;
+    got += r;
+  }
+  return got === length ? buf : buf.subarray(0, got);
 }
