@@ -76,6 +76,9 @@ async function makeRepoIn(root: string, withGen: boolean): Promise<string> {
   const dir = `${root}/repo`;
   await Deno.mkdir(dir, { recursive: true });
   await git(dir, "init", "-q", "-b", "main");
+  // Identity in the repo too (see tests/helpers/repo.ts: env is shared under --parallel).
+  await git(dir, "config", "user.name", "Test Author");
+  await git(dir, "config", "user.email", "author@test.invalid");
   const files: Record<string, string | { content: string; mode?: number; symlink?: boolean }> = {
     ...SAMPLE_FILES,
   };

@@ -70,6 +70,11 @@ export async function writeFiles(root: string, files: Record<string, FileSpec>):
 export async function makeRepo(files: Record<string, FileSpec>): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "vibe-test-" });
   await git(dir, "init", "-q", "-b", "main");
+  // The identity lives in the repo too: test files run in one process under
+  // --parallel, and a test that unsets GIT_AUTHOR_* for a moment must not
+  // leave another file's promote without a name.
+  await git(dir, "config", "user.name", "Test Author");
+  await git(dir, "config", "user.email", "author@test.invalid");
   await writeFiles(dir, files);
   await git(dir, "add", "-A");
   await git(dir, "commit", "-q", "-m", "initial");
