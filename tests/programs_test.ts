@@ -118,6 +118,20 @@ Deno.test({
         assert.match(out, /30\nok/);
       });
 
+      await t.step("a unix socket can be bound and used in the vibe", async () => {
+        await Deno.mkdir(`${root}/sock`);
+        const out = await sh(
+          `${root}/sock`,
+          `python3 -c '
+import os, socket, stat
+s = socket.socket(socket.AF_UNIX); s.bind("app.sock"); s.listen(1)
+c = socket.socket(socket.AF_UNIX); c.connect("app.sock"); a, _ = s.accept()
+c.sendall(b"ping"); print(stat.S_ISSOCK(os.lstat("app.sock").st_mode), a.recv(4).decode())
+'`,
+        );
+        assert.equal(out.trim(), "True ping");
+      });
+
       await t.step("npm install of a small package", async () => {
         await Deno.mkdir(`${root}/npm`);
         await Deno.writeTextFile(

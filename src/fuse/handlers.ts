@@ -127,12 +127,11 @@ export async function mknod(s: FuseSession, r: Req): Promise<void> {
   const a = args(r, abi.fuse_mknod_in);
   const name = name1(r);
   const type = a.mode & abi.S_IFMT;
-  // Vfs.mknod is typed "file" | "fifo" but sockets (bind(2) of a unix
-  // socket) need it too; MemoryVfs accepts "socket", vfs.ts should say so.
-  let kind: "file" | "fifo";
+  // Sockets come through here too: bind(2) of a unix socket in a vibe.
+  let kind: "file" | "fifo" | "socket";
   if (type === abi.S_IFREG || type === 0) kind = "file";
   else if (type === abi.S_IFIFO) kind = "fifo";
-  else if (type === abi.S_IFSOCK) kind = "socket" as unknown as "fifo";
+  else if (type === abi.S_IFSOCK) kind = "socket";
   else {
     s.replyError(r, LINUX_ERRNO.EPERM); // device nodes are not supported
     return;

@@ -168,7 +168,6 @@ export interface MetaStore {
    */
   putTree(oid: Oid, data: Uint8Array, files: number): void;
   markCommitIndexed(oid: Oid, tree: Oid, files: number): void;
-  isCommitIndexed(oid: Oid): boolean;
   /** Root tree of an indexed commit (null when not indexed). */
   indexedCommitTree(oid: Oid): Oid | null;
 
@@ -197,8 +196,6 @@ export interface MetaStore {
   countDirents(vibe: string, parent: Ino): number;
   /** What a tree walk needs of each entry of a loaded directory (a narrow, fast query). */
   listTreeChildren(vibe: string, parent: Ino): { name: string; node: TreeNodeRecord }[];
-  /** Every entry of a loaded directory with its inode row, in one query. */
-  listChildren(vibe: string, parent: Ino): { name: string; node: InodeRecord }[];
   /** Every (parent, name) that links to `ino`. */
   linksOf(vibe: string, ino: Ino): { parent: Ino; name: string }[];
 

@@ -245,9 +245,6 @@ export class SqliteMetaStore implements MetaStore {
       files,
     );
   }
-  isCommitIndexed(oid: Oid): boolean {
-    return this.#st("SELECT 1 FROM indexed_commits WHERE oid = ?").get(oid) !== undefined;
-  }
   indexedCommitTree(oid: Oid): Oid | null {
     const r = this.#st("SELECT tree FROM indexed_commits WHERE oid = ?").get(oid) as
       | Row
@@ -451,12 +448,6 @@ export class SqliteMetaStore implements MetaStore {
         target: strOrNull(r["target"]),
       },
     }));
-  }
-  listChildren(vibe: string, parent: Ino): { name: string; node: InodeRecord }[] {
-    return (this.#st(
-      `SELECT d.name AS dname, i.* FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
-       WHERE d.vibe = ? AND d.parent = ? ORDER BY d.cookie`,
-    ).all(vibe, parent) as Row[]).map((r) => ({ name: str(r["dname"]), node: this.#inode(r) }));
   }
   countDirents(vibe: string, parent: Ino): number {
     const r = this.#st("SELECT COUNT(*) AS n FROM dirents WHERE vibe = ? AND parent = ?").get(

@@ -517,8 +517,7 @@ async function mknod(c: Nfs3Context, { call }: CallInfo, st: OpState): Promise<R
   }
   const pre = await c.vfs.getattr(dir);
   st.aPre = pre;
-  // The Vfs interface lists "file" | "fifo"; the implementations also take "socket".
-  const kind = (type === NF3FIFO ? "fifo" : "socket") as "fifo";
+  const kind = type === NF3FIFO ? "fifo" : "socket";
   let a = c.refs.took(await c.vfs.mknod(dir, name, kind, s.mode ?? 0o644, callerOf(call.cred)));
   const rest = restOf(s, true);
   if (rest) a = await c.vfs.setattr(a.ino, rest);

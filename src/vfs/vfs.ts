@@ -121,11 +121,11 @@ export interface Vfs {
     caller: Caller,
     exclusive: boolean,
   ): Promise<Attr>;
-  /** Creates a regular file or a FIFO. EEXIST when the name exists. */
+  /** Creates a regular file, a FIFO or a socket node. EEXIST when the name exists. */
   mknod(
     parent: Ino,
     name: string,
-    kind: "file" | "fifo",
+    kind: "file" | "fifo" | "socket",
     mode: number,
     caller: Caller,
   ): Promise<Attr>;

@@ -977,19 +977,6 @@ export class WorkspaceVfs implements Vfs {
 
   // ---------------------------------------------------------------- walks
 
-  /** Every entry of a directory with its inode (loads the directory). */
-  async children(ino: Ino): Promise<{ name: string; node: InodeRecord }[]> {
-    const dir = await this.#ensureLoaded(this.#dir(ino));
-    // Rows and the node cache agree (every change goes through #save); prefer
-    // cached nodes, and cache the rest only for directories (walks revisit them).
-    return this.meta.listChildren(this.vibe.id, dir.ino).map(({ name, node }) => {
-      const cached = this.#nodes.get(node.ino);
-      if (cached) return { name, node: cached };
-      if (node.kind === "dir") this.#nodes.set(node.ino, node);
-      return { name, node };
-    });
-  }
-
   /**
    * The entries of a directory with the fields a tree walk reads (loads the
    * directory). Rows and the node cache agree, since every change goes
