@@ -24,6 +24,8 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   // int ioctl(int fd, unsigned long request, int src_fd);  (variadic; FICLONE takes an int)
   ioctl: { parameters: ["i32", "u64", "i32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, struct fiemap *map);  (the same symbol, FIEMAP's form)
+  ioctl_ptr: { name: "ioctl", parameters: ["i32", "u64", "buffer"], result: "i32" },
   // int *__errno_location(void);
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -87,5 +89,59 @@ export function ficlone(src: string, dst: string): string | null {
     }
   } finally {
     sym.close(s);
+  }
+}
+
+/** `_IOWR('f', 11, struct fiemap)` from <linux/fs.h>. */
+export const FS_IOC_FIEMAP = 0xc020660bn;
+
+/** One mapped range of a file (struct fiemap_extent, flags as the kernel gives them). */
+export interface Extent {
+  logical: bigint;
+  physical: bigint;
+  length: bigint;
+  flags: number;
+}
+
+const FIEMAP_HEADER = 32;
+const FIEMAP_EXTENT = 56;
+const FIEMAP_FLAG_SYNC = 0x1;
+const FIEMAP_EXTENT_LAST = 0x1;
+/** Room for this many extents per call; a file with more is reported as unknown (null). */
+const MAX_EXTENTS = 32;
+
+/**
+ * The data extents of `path` (FS_IOC_FIEMAP with FIEMAP_FLAG_SYNC: dirty
+ * pages are written back first, so an overwrite not flushed yet cannot
+ * show the old blocks), or null when the filesystem cannot tell (tmpfs,
+ * errors) or the file has more than 32 extents.
+ */
+export function fileExtents(path: string): Extent[] | null {
+  const sym = libc().symbols;
+  const fd = sym.open(cstr(path), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return null;
+  try {
+    const buf = new Uint8Array(FIEMAP_HEADER + MAX_EXTENTS * FIEMAP_EXTENT);
+    const v = new DataView(buf.buffer);
+    v.setBigUint64(0, 0n, true); // fm_start
+    v.setBigUint64(8, 0xffffffffffffffffn, true); // fm_length: to the end
+    v.setUint32(16, FIEMAP_FLAG_SYNC, true); // fm_flags
+    v.setUint32(24, MAX_EXTENTS, true); // fm_extent_count
+    if (sym.ioctl_ptr(fd, FS_IOC_FIEMAP, buf) !== 0) return null;
+    const mapped = v.getUint32(20, true);
+    const out: Extent[] = [];
+    for (let i = 0; i < mapped; i++) {
+      const o = FIEMAP_HEADER + i * FIEMAP_EXTENT;
+      out.push({
+        logical: v.getBigUint64(o, true),
+        physical: v.getBigUint64(o + 8, true),
+        length: v.getBigUint64(o + 16, true),
+        flags: v.getUint32(o + 40, true),
+      });
+    }
+    if (mapped > 0 && !(out[mapped - 1]!.flags & FIEMAP_EXTENT_LAST)) return null;
+    return out;
+  } finally {
+    sym.close(fd);
   }
 }

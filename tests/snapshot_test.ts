@@ -22,7 +22,7 @@ import {
   snapshotDir,
   snapshotVibe,
 } from "../src/project/snapshot.ts";
-import { canReflink, cloneFile } from "../src/snapshot/clone.ts";
+import { canReflink, cloneFile, sameBlocks } from "../src/snapshot/clone.ts";
 import {
   runFork,
   runRestore,
@@ -320,6 +320,15 @@ async function coreSuite(kind: FsKind, root: string): Promise<void> {
     const r = restoreVibe(project, "v1", "s1");
     assert.equal(r.method, kind === "ext4" ? "copy" : "reflink");
     assert.ok(r.inos.length > 0 && r.entries.length > 0);
+    if (kind === "ext4") {
+      assert.equal(r.unchanged, 0, "copies never share blocks, so every file is cloned back");
+    } else {
+      // Files 150.. were not written after s1 (d05 only moved): their delta
+      // files still map s1's blocks and stay; the 100 rewritten in place
+      // (same size) and the rest are cloned back.
+      assert.ok(r.unchanged >= CHANGED - 200, `unchanged: ${r.unchanged}`);
+      assert.ok(r.files >= 100, `cloned: ${r.files}`);
+    }
     assert.deepEqual(await dump(ws), expected, "restore brings back the exact state");
     assert.equal(await treeOid(project, ws), expectedTree);
     assert.equal(await readText(ws, "gen/d05/f0005.txt"), new TextDecoder().decode(bytesFor(5, 1)));
@@ -555,6 +564,15 @@ async function allSuites(kind: FsKind, root: string, t: Deno.TestContext): Promi
     assert.equal(cloneFile(a, `${root}/probe-b`), kind === "ext4" ? "copy" : "reflink");
     assert.deepEqual(Deno.readFileSync(`${root}/probe-b`), bytesFor(3, 3));
     assert.throws(() => cloneFile(`${root}/missing`, `${root}/probe-c`), VibeError);
+    // sameBlocks: true only for a clone neither side has written since.
+    const b = `${root}/probe-b`;
+    assert.equal(sameBlocks(a, b), kind !== "ext4");
+    const f = Deno.openSync(b, { write: true });
+    f.writeSync(new Uint8Array([0x42])); // one byte, same size, not flushed
+    f.close();
+    assert.equal(sameBlocks(a, b), false, "an in-place write, even unflushed, breaks sharing");
+    assert.equal(sameBlocks(a, a), true);
+    assert.equal(sameBlocks(a, `${root}/missing`), false);
   });
   await t.step(
     "1,000 changed files: snapshot, later changes, restore",

@@ -119,6 +119,7 @@ export async function runRestore(
       files: r.files,
       bytesCopied: r.bytesCopied,
       renumbered: r.renumbered,
+      unchanged: r.unchanged,
       changedInodes: r.inos.length,
       changedEntries: r.entries.length,
       ms: r.ms,
@@ -126,8 +127,9 @@ export async function runRestore(
     return;
   }
   console.log(
-    `Restored "${id}" to snapshot "${name}": ${plural(r.files, "file")} ${howStored(r)}, ` +
-      `${plural(r.inos.length, "inode")} changed, in ${Math.round(r.ms)} ms.`,
+    `Restored "${id}" to snapshot "${name}": ${plural(r.files, "file")} ${howStored(r)}` +
+      (r.unchanged > 0 ? ` (${r.unchanged} unchanged since the snapshot)` : "") +
+      `, ${plural(r.inos.length, "inode")} changed, in ${Math.round(r.ms)} ms.`,
   );
 }
 

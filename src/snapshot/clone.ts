@@ -5,7 +5,7 @@
  * the two files diverge block by block on later writes.
  */
 import { VibeError } from "../errors.ts";
-import { ficlone } from "../../ffi/clone_linux.ts";
+import { type Extent, ficlone, fileExtents } from "../../ffi/clone_linux.ts";
 import { clonefile } from "../../ffi/clone_darwin.ts";
 
 export type CloneMethod = "reflink" | "copy";
@@ -85,4 +85,43 @@ export function canReflink(dir: string): boolean {
   }
   probed.set(dir, ok);
   return ok;
+}
+
+/**
+ * Extent flags after which two files may hold different bytes at the same
+ * addresses, or the addresses mean nothing: UNKNOWN, DELALLOC (not written
+ * yet), ENCODED (compressed: several files may map parts of one extent),
+ * ENCRYPTED, NOT_ALIGNED, DATA_INLINE, DATA_TAIL.
+ */
+const UNSURE = 0x2 | 0x4 | 0x8 | 0x80 | 0x100 | 0x200 | 0x400;
+/** LAST and SHARED describe the list and the other owners, not the bytes. */
+const IGNORED = 0x1 | 0x2000;
+
+function sameExtent(a: Extent, b: Extent): boolean {
+  return a.logical === b.logical && a.physical === b.physical && a.length === b.length &&
+    (a.flags & ~IGNORED) === (b.flags & ~IGNORED);
+}
+
+/**
+ * True only when `a` and `b` are known to hold the same bytes because they
+ * map the same data blocks (one was reflinked from the other and neither
+ * was written since: a write to a shared block always lands elsewhere).
+ * The caller has checked the sizes agree. False means "unknown", never
+ * "different": ext4 copies, tmpfs, macOS and unflushed writes all say false.
+ */
+export function sameBlocks(a: string, b: string): boolean {
+  if (Deno.build.os !== "linux") return false;
+  let ea: Extent[] | null, eb: Extent[] | null;
+  try {
+    ea = fileExtents(a);
+    eb = fileExtents(b);
+  } catch {
+    return false; // no libc or no --allow-ffi
+  }
+  if (!ea || !eb || ea.length !== eb.length || ea.length === 0) return false;
+  for (let i = 0; i < ea.length; i++) {
+    if ((ea[i]!.flags | eb[i]!.flags) & UNSURE) return false;
+    if (!sameExtent(ea[i]!, eb[i]!)) return false;
+  }
+  return true;
 }
