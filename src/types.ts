@@ -26,3 +26,17 @@ export const GIT_MODE = {
   TREE: 0o040000,
   GITLINK: 0o160000,
 } as const;
+
+/** Per-vibe limits; null is unlimited. */
+export interface Quota {
+  /** Apparent bytes of the vibe's changed files (its delta). */
+  bytes: number | null;
+  /** Files, symlinks and special files the vibe created or changed. */
+  files: number | null;
+}
+
+/** What a vibe uses of its quota. */
+export interface QuotaUsage {
+  bytes: number;
+  files: number;
+}

@@ -188,6 +188,14 @@ export async function runStatus(
         s.promotedCommit ? `, promoted ${shortOid(s.promotedCommit)}` : ""
       }${s.promotedCommit && s.unpromoted ? " (changed since)" : ""}`,
     );
+    const q = s.quota;
+    if (q.limit.bytes !== null || q.limit.files !== null) {
+      const lim = (n: number | null) => (n === null ? "unlimited" : String(n));
+      console.log(
+        `  quota: ${q.usage.bytes} of ${lim(q.limit.bytes)} bytes, ` +
+          `${q.usage.files} of ${lim(q.limit.files)} changed files`,
+      );
+    }
     for (const c of s.changes) console.log(`  ${c.status} ${c.path}`);
   }
 }

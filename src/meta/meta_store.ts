@@ -8,7 +8,7 @@
  * calls join the outer transaction). Writers from several processes are
  * serialized by SQLite (WAL, busy timeout).
  */
-import type { Ino, Oid, Timespec } from "../types.ts";
+import type { Ino, Oid, QuotaUsage, Timespec } from "../types.ts";
 import type { FileKind } from "../vfs/vfs.ts";
 import type { TreeEntry } from "../git/object_store.ts";
 
@@ -93,6 +93,7 @@ export type JournalOp =
   | "rename"
   | "chmod"
   | "setattr"
+  | "exchange"
   | "restore";
 
 export interface JournalEntry {
@@ -104,6 +105,42 @@ export interface JournalEntry {
   path2: string | null;
   ino: Ino;
   size: number | null;
+  /** The inode's kind (null in entries written before schema 3). */
+  kind?: FileKind | null;
+  /** chmod: permission bits after the change. */
+  mode?: number | null;
+  /** chmod: permission bits before the change. */
+  prevMode?: number | null;
+}
+
+/** One line of the audit log: an exec, a policy decision, an approval or an undo. */
+export interface AuditRecord {
+  seq: number;
+  timeMs: number;
+  vibe: string | null;
+  event: "exec" | "denied" | "approval-required" | "undo";
+  /** `{argv}` or `{shell}` as given. */
+  command: { argv?: string[]; shell?: string };
+  cwd: string | null;
+  action: string;
+  categories: string[];
+  reason: string;
+  exitCode: number | null;
+  signal: string | null;
+  changed: number | null;
+  durationMs: number | null;
+  checkpoint: string | null;
+  token: string | null;
+}
+
+/** A command waiting for `vibe approve <token>`. */
+export interface ApprovalRecord {
+  token: string;
+  createdMs: number;
+  expiresMs: number;
+  /** The exec request, as JSON-able data. */
+  request: Record<string, unknown>;
+  usedMs: number | null;
 }
 
 /** A directory entry with its directory, as stored (snapshots, forks, restores). */
@@ -234,6 +271,17 @@ export interface MetaStore {
   deleteSnapshot(vibe: string, name: string): boolean;
 
   appendJournal(e: Omit<JournalEntry, "seq">): void;
+  appendAudit(a: Omit<AuditRecord, "seq">): number;
+  /** Delta bytes and changed files of a vibe, as its quota counts them. */
+  quotaUsage(vibe: string): QuotaUsage;
+  /** Audit lines oldest first, optionally of one vibe and from a time on. */
+  readAudit(opts: { vibe?: string; sinceMs?: number; limit?: number }): AuditRecord[];
+  putApproval(a: ApprovalRecord): void;
+  getApproval(token: string): ApprovalRecord | null;
+  /** Marks an approval used; false when it was used already (one run per token). */
+  useApproval(token: string, nowMs: number): boolean;
+  /** Settings whose key starts with `prefix`. */
+  listSettings(prefix: string): { key: string; value: string }[];
   readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[];
   /** Last journal sequence number of a vibe (0 when none). */
   lastJournalSeq(vibe: string): number;

@@ -158,4 +158,39 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (vibe, snapshot, ino, name)
   ) WITHOUT ROWID;
   `,
+  // 3: the agent boundary (`vibe exec`). Journal entries name the inode's
+  // kind and, for chmod, the permission bits before and after, so a change
+  // report needs no scan. `audit` is append-only and outlives its vibes.
+  // `approvals` holds commands waiting for `vibe approve <token>`.
+  `
+  ALTER TABLE journal ADD COLUMN kind TEXT;
+  ALTER TABLE journal ADD COLUMN mode INTEGER;
+  ALTER TABLE journal ADD COLUMN prev_mode INTEGER;
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    vibe TEXT,
+    event TEXT NOT NULL,
+    command TEXT NOT NULL,
+    cwd TEXT,
+    action TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    exit_code INTEGER,
+    signal TEXT,
+    changed INTEGER,
+    duration_ms INTEGER,
+    checkpoint TEXT,
+    token TEXT
+  );
+  CREATE INDEX audit_by_vibe ON audit (vibe, seq);
+  CREATE INDEX audit_by_time ON audit (time_ms);
+  CREATE TABLE approvals (
+    token TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    used_ms INTEGER
+  ) WITHOUT ROWID;
+  `,
 ];

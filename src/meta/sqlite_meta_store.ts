@@ -7,11 +7,13 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { VibeError } from "../errors.ts";
-import type { Ino, Oid } from "../types.ts";
+import type { Ino, Oid, QuotaUsage } from "../types.ts";
 import type { TreeEntry } from "../git/object_store.ts";
 import { parseTree } from "../git/parse.ts";
 import type { FileKind } from "../vfs/vfs.ts";
 import type {
+  ApprovalRecord,
+  AuditRecord,
   DirentRecord,
   EntryWithNode,
   InodeRecord,
@@ -656,8 +658,112 @@ export class SqliteMetaStore implements MetaStore {
   // ---- journal ----
   appendJournal(e: Omit<JournalEntry, "seq">): void {
     this.#st(
-      "INSERT INTO journal (vibe, time_ms, op, path, path2, ino, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(e.vibe, e.timeMs, e.op, e.path, e.path2, e.ino, e.size);
+      `INSERT INTO journal (vibe, time_ms, op, path, path2, ino, size, kind, mode, prev_mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      e.vibe,
+      e.timeMs,
+      e.op,
+      e.path,
+      e.path2,
+      e.ino,
+      e.size,
+      e.kind ?? null,
+      e.mode ?? null,
+      e.prevMode ?? null,
+    );
+  }
+  quotaUsage(vibe: string): QuotaUsage {
+    const r = this.#st(
+      `SELECT
+         COALESCE(SUM(CASE WHEN materialized = 1 AND kind = 'file' THEN size ELSE 0 END), 0) AS b,
+         COALESCE(SUM(CASE WHEN dirty = 1 AND kind != 'dir' AND nlink > 0 THEN 1 ELSE 0 END), 0) AS f
+       FROM inodes WHERE vibe = ?`,
+    ).get(vibe) as Row;
+    return { bytes: num(r["b"]), files: num(r["f"]) };
+  }
+  appendAudit(a: Omit<AuditRecord, "seq">): number {
+    const r = this.#st(
+      `INSERT INTO audit (time_ms, vibe, event, command, cwd, action, categories, reason,
+         exit_code, signal, changed, duration_ms, checkpoint, token)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      a.timeMs,
+      a.vibe,
+      a.event,
+      JSON.stringify(a.command),
+      a.cwd,
+      a.action,
+      JSON.stringify(a.categories),
+      a.reason,
+      a.exitCode,
+      a.signal,
+      a.changed,
+      a.durationMs,
+      a.checkpoint,
+      a.token,
+    );
+    return Number(r.lastInsertRowid);
+  }
+  readAudit(opts: { vibe?: string; sinceMs?: number; limit?: number }): AuditRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (opts.vibe !== undefined) {
+      where.push("vibe = ?");
+      args.push(opts.vibe);
+    }
+    if (opts.sinceMs !== undefined) {
+      where.push("time_ms >= ?");
+      args.push(opts.sinceMs);
+    }
+    const sql = `SELECT * FROM (SELECT * FROM audit ${
+      where.length ? `WHERE ${where.join(" AND ")}` : ""
+    } ORDER BY seq DESC LIMIT ?) ORDER BY seq`;
+    args.push(opts.limit ?? 1_000_000);
+    return (this.#db.prepare(sql).all(...args) as Row[]).map((r) => ({
+      seq: num(r["seq"]),
+      timeMs: num(r["time_ms"]),
+      vibe: strOrNull(r["vibe"]),
+      event: str(r["event"]) as AuditRecord["event"],
+      command: JSON.parse(str(r["command"])),
+      cwd: strOrNull(r["cwd"]),
+      action: str(r["action"]),
+      categories: JSON.parse(str(r["categories"])),
+      reason: str(r["reason"]),
+      exitCode: numOrNull(r["exit_code"]),
+      signal: strOrNull(r["signal"]),
+      changed: numOrNull(r["changed"]),
+      durationMs: numOrNull(r["duration_ms"]),
+      checkpoint: strOrNull(r["checkpoint"]),
+      token: strOrNull(r["token"]),
+    }));
+  }
+  putApproval(a: ApprovalRecord): void {
+    this.#st(
+      "INSERT INTO approvals (token, created_ms, expires_ms, request, used_ms) VALUES (?, ?, ?, ?, ?)",
+    ).run(a.token, a.createdMs, a.expiresMs, JSON.stringify(a.request), a.usedMs);
+  }
+  getApproval(token: string): ApprovalRecord | null {
+    const r = this.#st("SELECT * FROM approvals WHERE token = ?").get(token) as Row | undefined;
+    if (!r) return null;
+    return {
+      token: str(r["token"]),
+      createdMs: num(r["created_ms"]),
+      expiresMs: num(r["expires_ms"]),
+      request: JSON.parse(str(r["request"])),
+      usedMs: numOrNull(r["used_ms"]),
+    };
+  }
+  useApproval(token: string, nowMs: number): boolean {
+    const r = this.#st("UPDATE approvals SET used_ms = ? WHERE token = ? AND used_ms IS NULL")
+      .run(nowMs, token);
+    return Number(r.changes) === 1;
+  }
+  listSettings(prefix: string): { key: string; value: string }[] {
+    return (this.#st("SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?").all(
+      prefix.length,
+      prefix,
+    ) as Row[]).map((r) => ({ key: str(r["key"]), value: str(r["value"]) }));
   }
   readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[] {
     return (this.#st(
@@ -671,6 +777,9 @@ export class SqliteMetaStore implements MetaStore {
       path2: strOrNull(r["path2"]),
       ino: num(r["ino"]),
       size: numOrNull(r["size"]),
+      kind: strOrNull(r["kind"]) as FileKind | null,
+      mode: numOrNull(r["mode"]),
+      prevMode: numOrNull(r["prev_mode"]),
     }));
   }
   lastJournalSeq(vibe: string): number {

@@ -1,7 +1,7 @@
 /** Spawn, destroy, list and status of vibes. */
 import { VibeError } from "../errors.ts";
 import type { VibeRecord } from "../meta/meta_store.ts";
-import type { Oid } from "../types.ts";
+import type { Oid, Quota, QuotaUsage } from "../types.ts";
 import { rootInode } from "../vfs/workspace_vfs.ts";
 import { validateVibeId } from "./ids.ts";
 import { indexCommit } from "./init.ts";
@@ -122,6 +122,8 @@ export interface VibeStatus {
   /** The vibe changed after its last promote. */
   unpromoted: boolean;
   deltaBytes: number;
+  /** Limits (null: unlimited) and use, as `vibe quota` counts them. */
+  quota: { limit: Quota; usage: QuotaUsage };
 }
 
 /** Status of one vibe: what changed against its base (hashes only; writes nothing). */
@@ -142,5 +144,6 @@ export async function vibeStatus(project: Project, id: string): Promise<VibeStat
     promotedCommit: v.promotedCommit,
     unpromoted: v.promotedSeq === null ? built.changes.length > 0 : lastSeq > v.promotedSeq,
     deltaBytes: ws.delta.usageBytes(),
+    quota: { limit: ws.quota, usage: project.meta.quotaUsage(id) },
   };
 }

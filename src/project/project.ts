@@ -18,7 +18,8 @@ import type { VibeRecord } from "../meta/meta_store.ts";
 import { DeltaStore } from "../delta/delta_store.ts";
 import { BlobCache } from "../vfs/blob_cache.ts";
 import { type TreeSource, WorkspaceVfs } from "../vfs/workspace_vfs.ts";
-import type { Oid } from "../types.ts";
+import type { Oid, Quota } from "../types.ts";
+import { loadConfig } from "./config.ts";
 
 export const VIBE_DIR = ".vibe";
 
@@ -160,8 +161,28 @@ export class Project {
       trees: this.trees,
       spaceDir: this.vibeDir,
     });
+    ws.setQuota(this.quotaOf(id));
     this.#workspaces.set(id, ws);
     return ws;
+  }
+
+  /**
+   * A vibe's quota: its own (`vibe quota <id>`, setting `quota:<id>`), field
+   * by field over the project default in `.vibe/config.json`.
+   */
+  quotaOf(id: string): Quota {
+    const base = loadConfig(this.vibeDir).quota;
+    const own = this.meta.getSetting(`quota:${id}`);
+    if (!own) return base;
+    const o = JSON.parse(own) as Partial<Record<keyof Quota, number | null | "default">>;
+    const pick = (k: keyof Quota) =>
+      o[k] === undefined || o[k] === "default" ? base[k] : (o[k] as number | null);
+    return { bytes: pick("bytes"), files: pick("files") };
+  }
+
+  /** The open workspace of a vibe in this process, without opening one. */
+  openWorkspace(id: string): WorkspaceVfs | null {
+    return this.#workspaces.get(id) ?? null;
   }
 
   /** Closes a vibe's workspace and releases its lock. */

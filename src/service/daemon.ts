@@ -188,7 +188,8 @@ export class Daemon implements OpHost {
     if (existing) return existing;
     const pending = this.#mounting.get(id);
     if (pending) return await pending;
-    const p = this.#doMount(id, path ?? `${DEFAULT_MOUNT_ROOT}/${id}`);
+    const root = Deno.env.get("VIBE_MOUNT_ROOT") || DEFAULT_MOUNT_ROOT;
+    const p = this.#doMount(id, path ?? `${root}/${id}`);
     this.#mounting.set(id, p);
     try {
       return await p;

@@ -133,6 +133,46 @@ export const OPS: Record<string, Op> = {
     return r;
   },
 
+  /**
+   * Start of a `vibe exec` run: every inode's next write is journaled from
+   * now on, and the vibe's quota is re-read from the configuration. Returns
+   * the journal seq the run's change report starts after.
+   */
+  "exec-begin"(project, p) {
+    const id = str(p, "id");
+    project.vibe(id);
+    const ws = project.openWorkspace(id);
+    if (!ws) return Promise.resolve({ seq: project.meta.lastJournalSeq(id) });
+    ws.setQuota(project.quotaOf(id));
+    return Promise.resolve({ seq: ws.markJournal() });
+  },
+
+  /**
+   * Shows and sets a vibe's own quota. `bytes`/`files`: a number, null
+   * (unlimited) or "default" (the project's); absent: unchanged.
+   */
+  quota(project, p) {
+    const id = str(p, "id");
+    project.vibe(id);
+    const key = `quota:${id}`;
+    const own = JSON.parse(project.meta.getSetting(key) ?? "{}") as Record<string, unknown>;
+    let changed = false;
+    for (const k of ["bytes", "files"]) {
+      const v = p[k];
+      if (v === undefined) continue;
+      if (v !== null && v !== "default" && (typeof v !== "number" || !(v >= 0))) {
+        throw new TypeError(`parameter "${k}" must be a number, null or "default"`);
+      }
+      if (v === "default") delete own[k];
+      else own[k] = v;
+      changed = true;
+    }
+    if (changed) project.meta.setSetting(key, JSON.stringify(own));
+    const quota = project.quotaOf(id);
+    project.openWorkspace(id)?.setQuota(quota);
+    return Promise.resolve({ id, quota, own, usage: project.meta.quotaUsage(id) });
+  },
+
   async fork(project, p) {
     const { forkVibe } = await import("../project/snapshot.ts");
     return forkVibe(project, str(p, "src"), str(p, "dst"));

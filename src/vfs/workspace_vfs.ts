@@ -26,7 +26,15 @@ import type {
   TreeNodeRecord,
   VibeRecord,
 } from "../meta/meta_store.ts";
-import { GIT_MODE, type Ino, nowTimespec, type Oid, type Timespec } from "../types.ts";
+import {
+  GIT_MODE,
+  type Ino,
+  nowTimespec,
+  type Oid,
+  type Quota,
+  type QuotaUsage,
+  type Timespec,
+} from "../types.ts";
 import { fsSpace } from "../../ffi/statfs.ts";
 import type { BlobCache } from "./blob_cache.ts";
 import { validateName } from "./names.ts";
@@ -142,6 +150,8 @@ export class WorkspaceVfs implements Vfs {
   #copyUps = new Map<Ino, Promise<void>>();
   #lastWriteJournal = new Map<Ino, number>();
   #createdAt: Timespec;
+  #quota: Quota = { bytes: null, files: null };
+  #usage: QuotaUsage | null = null;
 
   constructor(deps: WorkspaceDeps) {
     this.vibe = deps.vibe;
@@ -278,7 +288,14 @@ export class WorkspaceVfs implements Vfs {
     return parts.reverse().join("/");
   }
 
-  #journal(op: JournalOp, ino: Ino, path: string, path2: string | null, size: number | null) {
+  #journal(
+    op: JournalOp,
+    ino: Ino,
+    path: string,
+    path2: string | null,
+    size: number | null,
+    extra: { kind?: FileKind; mode?: number; prevMode?: number } = {},
+  ) {
     this.meta.appendJournal({
       vibe: this.vibe.id,
       timeMs: Date.now(),
@@ -287,7 +304,63 @@ export class WorkspaceVfs implements Vfs {
       path2,
       ino,
       size,
+      kind: extra.kind ?? this.#nodes.get(ino)?.kind ?? null,
+      mode: extra.mode ?? null,
+      prevMode: extra.prevMode ?? null,
     });
+  }
+
+  /**
+   * From now on every inode's next write is journaled (writes are otherwise
+   * journaled at most once per interval): after this, the journal names
+   * every inode changed, which is what an exact change report reads.
+   * Returns the journal seq the report starts after.
+   */
+  markJournal(): number {
+    this.#lastWriteJournal.clear();
+    return this.meta.lastJournalSeq(this.vibe.id);
+  }
+
+  // ---------------------------------------------------------------- quota
+
+  /** Limits of this vibe (null: unlimited); `usage` is recomputed when one would be crossed. */
+  setQuota(q: Quota): void {
+    this.#quota = q;
+    this.#usage = null;
+  }
+
+  get quota(): Quota {
+    return this.#quota;
+  }
+
+  /**
+   * Reserves `bytes` more delta bytes and `files` more changed files, or
+   * throws EDQUOT (nothing changed yet). Growth is counted as it happens;
+   * frees are not, so the count can only run high, and it is recomputed
+   * from the metadata before refusing anything.
+   */
+  #charge(bytes: number, files: number): void {
+    const q = this.#quota;
+    if (q.bytes === null && q.files === null) return;
+    const over = (u: QuotaUsage) =>
+      (q.bytes !== null && bytes > 0 && u.bytes + bytes > q.bytes) ||
+      (q.files !== null && files > 0 && u.files + files > q.files);
+    let u = this.#usage ?? (this.#usage = this.meta.quotaUsage(this.vibe.id));
+    if (over(u)) {
+      u = this.#usage = this.meta.quotaUsage(this.vibe.id);
+      if (over(u)) {
+        const what = q.bytes !== null && bytes > 0 && u.bytes + bytes > q.bytes
+          ? `${u.bytes} of ${q.bytes} bytes used`
+          : `${u.files} of ${q.files} changed files used`;
+        throw new VibeError(
+          "EDQUOT",
+          `Vibe "${this.vibe.id}" is over its quota: ${what} ` +
+            `(raise it with "vibe quota ${this.vibe.id} --bytes/--files")`,
+        );
+      }
+    }
+    u.bytes += Math.max(0, bytes);
+    u.files += Math.max(0, files);
   }
 
   #childPath(parent: Ino, name: string): string {
@@ -392,6 +465,10 @@ export class WorkspaceVfs implements Vfs {
       if (a.size < 0 || a.size > MAX_FILE_SIZE) {
         throw new VibeError("EINVAL", `Invalid size ${a.size}`);
       }
+      this.#charge(
+        (n.materialized ? 0 : n.size ?? 0) + Math.max(0, a.size - (n.size ?? 0)),
+        n.dirty ? 0 : 1,
+      );
       if (!n.materialized && a.size === 0) {
         this.delta.writeWhole(ino, new Uint8Array(0));
         n = this.node(ino);
@@ -432,6 +509,7 @@ export class WorkspaceVfs implements Vfs {
       changed = true;
     }
     if (changed) {
+      if (!n.dirty && !(a.size !== undefined)) this.#charge(0, 1);
       upd.ctime = now;
       this.meta.transaction(() => {
         this.#save(upd);
@@ -439,7 +517,10 @@ export class WorkspaceVfs implements Vfs {
         // and restores then carry it); only the exec bit matters to git.
         this.#dirtyNode(upd);
         if (a.mode !== undefined && ((a.mode & 0o7777) !== n.mode)) {
-          this.#journal("chmod", ino, this.pathOf(ino), null, null);
+          this.#journal("chmod", ino, this.pathOf(ino), null, null, {
+            mode: a.mode & 0o7777,
+            prevMode: n.mode,
+          });
         }
       });
     }
@@ -504,6 +585,10 @@ export class WorkspaceVfs implements Vfs {
     if (offset < 0 || offset + data.length > MAX_FILE_SIZE) {
       throw new VibeError("EFBIG", `Write beyond the maximum file size`);
     }
+    this.#charge(
+      (n.materialized ? 0 : n.size ?? 0) + Math.max(0, offset + data.length - (n.size ?? 0)),
+      n.dirty ? 0 : 1,
+    );
     if (!n.materialized) await this.#copyUp(ino);
     n = this.node(ino);
     const written = this.delta.write(ino, offset, data);
@@ -539,6 +624,7 @@ export class WorkspaceVfs implements Vfs {
     if (this.meta.getDirent(vibe, parent, name)) {
       throw new VibeError("EEXIST", `"${name}" exists in "${this.pathOf(parent) || "/"}"`);
     }
+    this.#charge(0, op === "mkdir" ? 0 : 1);
     const ino = this.meta.allocInos(vibe, 1);
     bytesFirst?.(ino);
     const now = nowTimespec();
@@ -726,6 +812,7 @@ export class WorkspaceVfs implements Vfs {
     if (this.meta.getDirent(vibe, newParent, newName)) {
       throw new VibeError("EEXIST", `"${newName}" exists in "${this.pathOf(newParent) || "/"}"`);
     }
+    if (!n.dirty) this.#charge(0, 1);
     const now = nowTimespec();
     this.meta.transaction(() => {
       const cur = this.node(ino);
@@ -776,7 +863,7 @@ export class WorkspaceVfs implements Vfs {
       this.#save({ ...dir, mtime: now, ctime: now });
       this.#dirtyDirs(parent);
       this.#dropLink(this.node(d.ino), now);
-      this.#journal("unlink", d.ino, path, null, null);
+      this.#journal("unlink", d.ino, path, null, null, { kind: n.kind });
     });
     this.#dropBytesIfGone(n);
   }
@@ -892,6 +979,14 @@ export class WorkspaceVfs implements Vfs {
         }
       } else {
         if (dstNode) {
+          this.#journal(
+            dstNode.kind === "dir" ? "rmdir" : "unlink",
+            dstNode.ino,
+            toPath,
+            null,
+            null,
+            { kind: dstNode.kind },
+          );
           this.meta.deleteDirent(vibe, newParent, newName);
           if (dstNode.kind === "dir") {
             const cur = this.node(newParent);
@@ -919,7 +1014,16 @@ export class WorkspaceVfs implements Vfs {
         this.#save({ ...cur, mtime: now, ctime: now });
         this.#dirtyDirs(d);
       }
-      this.#journal("rename", src.ino, fromPath, toPath, null);
+      this.#journal(
+        flags.exchange && dstNode ? "exchange" : "rename",
+        src.ino,
+        fromPath,
+        toPath,
+        null,
+        {
+          kind: srcNode.kind,
+        },
+      );
     });
     if (dstNode && !flags.exchange) this.#dropBytesIfGone(dstNode);
   }
