@@ -3,9 +3,12 @@
  * actions, so `vibe spawn` never loads what `vibe diff` or `vibe dash` needs.
  */
 import { Command, CommanderError } from "commander";
-import { EXIT, reportError } from "./output.ts";
+import { EXIT, reportError, takeExitCode } from "./output.ts";
 import { VERSION } from "../version.ts";
 import type { SpawnFlags } from "./commands.ts";
+
+/** Arguments after "--" of `exec` and `policy test`: the command, never parsed as vibe's. */
+let passthrough: string[] = [];
 
 function build(): Command {
   const program = new Command();
@@ -17,10 +20,12 @@ function build(): Command {
     .version(VERSION, "-V, --version")
     .option("-C, --cwd <dir>", "run as if started in <dir>")
     .showHelpAfterError("(run with --help for usage)")
+    // -C goes before the command: after it, "--cwd" is exec's own option.
+    .enablePositionalOptions()
     .exitOverride();
 
-  const cwdOf = (cmd: Command): string =>
-    (cmd.optsWithGlobals().cwd as string | undefined) ?? Deno.cwd();
+  // The program's -C only (exec has an option of the same name).
+  const cwdOf = (_cmd: Command): string => (program.opts().cwd as string | undefined) ?? Deno.cwd();
 
   program.command("init")
     .description("index HEAD into .vibe/metadata.db (idempotent; copies no file)")
@@ -243,6 +248,78 @@ function build(): Command {
       await runGc(cwdOf(cmd), opts);
     });
 
+  program.command("exec [id]")
+    .description(
+      "run one command inside a vibe: policy, checkpoint, exact change report, audit",
+    )
+    .usage('[<id> | --ephemeral] [options] (-- <argv…> | --shell "<cmd>")')
+    .option("--ephemeral", "use a throwaway vibe, removed after the run")
+    .option("--keep", "with --ephemeral: keep the vibe when the run changed something")
+    .option("--create", "make the vibe from HEAD when it does not exist")
+    .option("--shell <cmd>", "run a shell command line (sh -c)")
+    .option("--cwd <rel>", "working directory, relative to the vibe root")
+    .option("--timeout <s>", "stop the command (and its children) after <s> seconds")
+    .option("--max-output <size>", "cap of captured stdout/stderr each (default 1MiB)")
+    .option("--json", "capture output and print the vibe.exec/1 envelope")
+    .action(async (id: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
+      const { runExec } = await import("./exec_cmd.ts");
+      await runExec(cwdOf(cmd), id, passthrough, opts);
+    });
+
+  program.command("approve <token>")
+    .description("run a command that the policy held for approval (once)")
+    .option("--json", "capture output and print the vibe.exec/1 envelope")
+    .action(async (token: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runApprove } = await import("./exec_cmd.ts");
+      await runApprove(cwdOf(cmd), token, opts);
+    });
+
+  program.command("undo <id>")
+    .description("return a vibe to the checkpoint taken before its last mutating exec")
+    .option("--json", "print as JSON")
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runUndo } = await import("./exec_cmd.ts");
+      await runUndo(cwdOf(cmd), id, opts);
+    });
+
+  program.command("audit")
+    .description("list every exec and policy decision")
+    .option("--vibe <id>", "only this vibe")
+    .option("--since <when>", "from a duration ago (30m, 2h, 7d) or a date")
+    .option("--limit <n>", "the newest <n> entries")
+    .option("--json", "print as JSON")
+    .action(async (opts: Record<string, string | boolean>, cmd: Command) => {
+      const { runAudit } = await import("./exec_cmd.ts");
+      await runAudit(cwdOf(cmd), opts);
+    });
+
+  const policy = program.command("policy").description("the exec policy of this project");
+  policy.command("show").description("defaults and project rules (.vibe/config.json)")
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runPolicyShow } = await import("./exec_cmd.ts");
+      await runPolicyShow(cwdOf(cmd), opts);
+    });
+  policy.command("test").description("explain the decision for a command, without running it")
+    .usage('[options] (-- <argv…> | --shell "<cmd>")')
+    .option("--shell <cmd>", "a shell command line")
+    .option("--cwd <rel>", "working directory, relative to the vibe root")
+    .option("--json", "print as JSON")
+    .action(async (opts: { shell?: string; cwd?: string; json?: boolean }, cmd: Command) => {
+      const { runPolicyTest } = await import("./exec_cmd.ts");
+      await runPolicyTest(cwdOf(cmd), passthrough, opts);
+    });
+
+  program.command("quota <id>")
+    .description("show or set a vibe's quota (bytes of changed files, changed files)")
+    .option("--bytes <size>", 'limit, e.g. "2GiB"; "none" unlimited; "default" the project\'s')
+    .option("--files <n>", 'limit; "none" unlimited; "default" the project\'s')
+    .option("--json", "print as JSON")
+    .action(async (id: string, opts: Record<string, string | boolean>, cmd: Command) => {
+      const { runQuota } = await import("./exec_cmd.ts");
+      await runQuota(cwdOf(cmd), id, opts);
+    });
+
   program.command("demo")
     .description("a scripted tour on a generated sample repository in a temp dir")
     .option("--keep", "keep the sample repository")
@@ -257,10 +334,20 @@ function build(): Command {
 /** Runs the CLI with `args` (without the program name); returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const program = build();
-  const json = args.includes("--json");
+  // `exec` and `policy test` take a command after "--": it is theirs alone,
+  // so commander never sees it (its own "--json" is not ours).
+  const dd = args.indexOf("--");
+  let first = 0; // skip the global -C/--cwd <dir>
+  while (args[first] === "-C" || args[first] === "--cwd") first += 2;
+  const takesCommand = args[first] === "exec" ||
+    (args[first] === "policy" && args[first + 1] === "test");
+  const split = takesCommand && dd >= 0;
+  const ownArgs = split ? args.slice(0, dd) : args;
+  passthrough = split ? args.slice(dd + 1) : [];
+  const json = ownArgs.includes("--json");
   try {
-    await program.parseAsync(args, { from: "user" });
-    return EXIT.OK;
+    await program.parseAsync(ownArgs, { from: "user" });
+    return takeExitCode();
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT.OK;

@@ -28,6 +28,20 @@ const CODE_TO_EXIT: Partial<Record<ErrorCode, number>> = {
   CORRUPT: EXIT.CORRUPT,
 };
 
+let pendingExit: number = EXIT.OK;
+
+/** An action that succeeded but must exit non-zero (e.g. `vibe exec` passing on its command's code). */
+export function setExitCode(code: number): void {
+  pendingExit = code;
+}
+
+/** The exit code set by the last action (and resets it). */
+export function takeExitCode(): number {
+  const c = pendingExit;
+  pendingExit = EXIT.OK;
+  return c;
+}
+
 export function exitCodeFor(e: unknown): number {
   if (e instanceof VibeError) return CODE_TO_EXIT[e.code] ?? EXIT.FAILURE;
   return EXIT.FAILURE;
