@@ -52,12 +52,33 @@ export type ErrorCode = ErrnoName | DomainCode;
  * `Cannot spawn "a1": a vibe with that id exists (use "vibe destroy a1" first)`.
  * `details` carries machine-readable extras (e.g. conflicting paths).
  */
+/**
+ * VibeErrors are expected outcomes (a negative LOOKUP throws one per file
+ * created), and capturing a stack costs more than the rest of such a
+ * request; they carry one only with VIBE_DEBUG set.
+ */
+const KEEP_STACKS = (() => {
+  try {
+    return Boolean(Deno.env.get("VIBE_DEBUG"));
+  } catch {
+    return false;
+  }
+})();
+let savedLimit = Error.stackTraceLimit;
+
+function withoutStack(message: string): string {
+  savedLimit = Error.stackTraceLimit;
+  if (!KEEP_STACKS) Error.stackTraceLimit = 0;
+  return message;
+}
+
 export class VibeError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
+    super(withoutStack(message));
+    Error.stackTraceLimit = savedLimit;
     this.name = "VibeError";
     this.code = code;
     this.details = details;

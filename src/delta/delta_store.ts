@@ -67,6 +67,27 @@ export class DeltaStore {
     }
   }
 
+  /**
+   * Creates the empty content of a new inode (whose number was never used,
+   * so there is nothing to replace atomically) and keeps it open for the
+   * writes that usually follow.
+   */
+  createEmpty(ino: Ino): void {
+    this.#forget(ino);
+    let f: Deno.FsFile;
+    try {
+      f = Deno.openSync(this.pathOf(ino), { read: true, write: true, createNew: true });
+    } catch (e) {
+      throw ioError("create", ino, e);
+    }
+    this.#open.set(ino, f);
+    if (this.#open.size > MAX_OPEN_FILES) {
+      const [oldIno, oldF] = this.#open.entries().next().value as [Ino, Deno.FsFile];
+      this.#open.delete(oldIno);
+      oldF.close();
+    }
+  }
+
   /** Copies an existing file (e.g. the blob cache's copy) as the content of `ino`. */
   copyFrom(ino: Ino, srcPath: string): void {
     this.#forget(ino);

@@ -351,6 +351,14 @@ export function destroy(s: FuseSession, r: Req): void {
  * and changes from outside (restore) are announced with notify_inval_inode.
  */
 export function opendir(s: FuseSession, r: Req): void {
+  // A kernel with NO_OPENDIR_SUPPORT takes ENOSYS as "opening directories is
+  // a no-op" and stops sending OPENDIR and RELEASEDIR (two requests per
+  // directory visit, most of a warm `find`); it then opens directories with
+  // FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR by itself. Readdir never needs a handle.
+  if (((s.init?.kernelFlags ?? 0) & abi.FUSE_NO_OPENDIR_SUPPORT) !== 0) {
+    s.replyError(r, LINUX_ERRNO.ENOSYS);
+    return;
+  }
   s.replyOpen(r, abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE);
 }
 

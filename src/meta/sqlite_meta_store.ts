@@ -168,15 +168,15 @@ export class SqliteMetaStore implements MetaStore {
         this.#depth--;
       }
     }
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#st("BEGIN IMMEDIATE").run();
     this.#depth = 1;
     try {
       const out = fn();
-      this.#db.exec("COMMIT");
+      this.#st("COMMIT").run();
       return out;
     } catch (e) {
       try {
-        this.#db.exec("ROLLBACK");
+        this.#st("ROLLBACK").run();
       } catch { /* already rolled back */ }
       throw e;
     } finally {

@@ -137,6 +137,9 @@ export function rootInode(vibe: VibeRecord): InodeRecord {
   };
 }
 
+/** Inode numbers reserved per metadata commit when files are created. */
+const INO_BLOCK = 64;
+
 export class WorkspaceVfs implements Vfs {
   readonly vibe: VibeRecord;
   readonly meta: MetaStore;
@@ -151,6 +154,7 @@ export class WorkspaceVfs implements Vfs {
   #lastWriteJournal = new Map<Ino, number>();
   #createdAt: Timespec;
   #quota: Quota = { bytes: null, files: null };
+  #inoPool = { next: 0, end: 0 };
   #usage: QuotaUsage | null = null;
 
   constructor(deps: WorkspaceDeps) {
@@ -308,6 +312,20 @@ export class WorkspaceVfs implements Vfs {
       mode: extra.mode ?? null,
       prevMode: extra.prevMode ?? null,
     });
+  }
+
+  /**
+   * A fresh inode number. Numbers are reserved from the metadata in blocks
+   * (one commit per block, not per file); this process owns the vibe, and
+   * reserved numbers it never hands out are simply skipped (numbers are
+   * never reused, and every reader of `next_ino` sees the block's end).
+   */
+  #allocIno(): Ino {
+    if (this.#inoPool.next >= this.#inoPool.end) {
+      const first = this.meta.allocInos(this.vibe.id, INO_BLOCK);
+      this.#inoPool = { next: first, end: first + INO_BLOCK };
+    }
+    return this.#inoPool.next++;
   }
 
   /**
@@ -625,7 +643,7 @@ export class WorkspaceVfs implements Vfs {
       throw new VibeError("EEXIST", `"${name}" exists in "${this.pathOf(parent) || "/"}"`);
     }
     this.#charge(0, op === "mkdir" ? 0 : 1);
-    const ino = this.meta.allocInos(vibe, 1);
+    const ino = this.#allocIno();
     bytesFirst?.(ino);
     const now = nowTimespec();
     const node = make(ino, now);
@@ -695,7 +713,7 @@ export class WorkspaceVfs implements Vfs {
       name,
       (ino, now) => this.#fresh(ino, "file", mode, caller, now, parent),
       "create",
-      (ino) => this.delta.writeWhole(ino, new Uint8Array(0)),
+      (ino) => this.delta.createEmpty(ino),
     );
   }
 
@@ -1107,6 +1125,7 @@ export class WorkspaceVfs implements Vfs {
     this.delta.close();
     this.#nodes.clear();
     this.#lastWriteJournal.clear();
+    this.#inoPool = { next: 0, end: 0 };
   }
 
   /** Releases caches and open files. The vibe's data stays on disk. */
