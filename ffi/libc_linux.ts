@@ -40,6 +40,13 @@ const SYMBOLS = {
   // int mount(const char *source, const char *target, const char *fstype,
   //           unsigned long flags, const void *data);
   mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  // int mount(...);  (on the blocking pool: an NFS mount waits for our own server)
+  mount_nb: {
+    name: "mount",
+    parameters: ["buffer", "buffer", "buffer", "u64", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
   // int umount2(const char *target, int flags);
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   // int umount2(const char *target, int flags);  (on the blocking pool)
@@ -89,6 +96,7 @@ export const O_CLOEXEC = 0o2000000;
 export const MS_NOSUID = 2;
 export const MS_NODEV = 4;
 /** umount2(2) flags. */
+export const MNT_FORCE = 1;
 export const MNT_DETACH = 2;
 /** poll(2) event bits. */
 export const POLLIN = 0x1;
@@ -215,6 +223,20 @@ export function mount(
 ): string | null {
   const rc = libc().mount(cstr(source), cstr(target), cstr(fstype), BigInt(flags), cstr(data));
   return rc === 0 ? null : lastErrnoName();
+}
+
+/**
+ * mount(2) on the blocking pool, for mounts whose server is this process
+ * (NFS): 0, or -1 (errno is the blocking thread's and is not available).
+ */
+export async function mountAsync(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string,
+): Promise<number> {
+  return await libc().mount_nb(cstr(source), cstr(target), cstr(fstype), BigInt(flags), cstr(data));
 }
 
 /** umount2(2), synchronously: null, or an errno name. */

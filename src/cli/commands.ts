@@ -50,14 +50,7 @@ export interface SpawnFlags {
 
 function checkTransport(transport: string | undefined): void {
   const t = transport ?? "auto";
-  if (t === "nfs") {
-    throw new VibeError(
-      "USAGE",
-      `Cannot mount over NFS here: local NFS mounts are not wired in this build yet ` +
-        `(use --transport fuse, or "vibe serve <id> --nfs" to export a vibe to a VM or another machine)`,
-    );
-  }
-  if (t !== "fuse" && t !== "auto") {
+  if (t !== "fuse" && t !== "nfs" && t !== "auto") {
     throw new VibeError("USAGE", `Unknown transport "${t}" (use fuse, nfs or auto)`);
   }
 }
@@ -72,7 +65,12 @@ export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promi
   let mounted: { path: string; transport: string } | null = null;
   if (!noMount) {
     try {
-      mounted = await mountVia(cwd, id, typeof opts.mount === "string" ? opts.mount : undefined);
+      mounted = await mountVia(
+        cwd,
+        id,
+        typeof opts.mount === "string" ? opts.mount : undefined,
+        opts.transport,
+      );
     } catch (e) {
       // A vibe that cannot be mounted is not left half-made: undo the registration.
       await runOp(cwd, "destroy", { id }).catch(() => {});
@@ -91,10 +89,14 @@ export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promi
   );
 }
 
-async function mountVia(cwd: string, id: string, path?: string) {
+async function mountVia(cwd: string, id: string, path?: string, transport?: string) {
   const client = await ensureDaemon(cwd);
   try {
-    return await client.call("mount", { id, ...(path ? { path } : {}) }) as {
+    return await client.call("mount", {
+      id,
+      ...(path ? { path } : {}),
+      ...(transport ? { transport } : {}),
+    }) as {
       path: string;
       transport: string;
     };
@@ -109,7 +111,7 @@ export async function runMount(
   opts: { mount?: string; transport?: string; json?: boolean },
 ): Promise<void> {
   checkTransport(opts.transport);
-  const m = await mountVia(cwd, id, opts.mount);
+  const m = await mountVia(cwd, id, opts.mount, opts.transport);
   if (opts.json) printJson({ id, ...m });
   else console.log(`Mounted vibe "${id}" at ${m.path}`);
 }

@@ -18,12 +18,43 @@ import { VERSION } from "../version.ts";
 
 export const DEFAULT_MOUNT_ROOT = "/tmp/vibe";
 
+/** What the daemon needs of a mount, FUSE or NFS. */
+interface MountHandle {
+  unmount(): Promise<void>;
+  stats(): unknown;
+  invalidateInode(ino: number): Promise<void>;
+  invalidateEntry(parent: number, name: string): Promise<void>;
+  /** Resolves when the mount went away (for NFS: only when we unmount it). */
+  readonly closed: Promise<void>;
+}
+
+export type Transport = "fuse" | "nfs";
+
 interface Mounted {
   id: string;
   path: string;
-  transport: "fuse";
-  mount: FuseMount;
+  transport: Transport;
+  mount: MountHandle;
   mountedMs: number;
+}
+
+/** Which transport `auto` (or a recorded one) means on this machine, or why none works. */
+export async function resolveTransport(requested: string | null | undefined): Promise<Transport> {
+  const { fuseUnavailableReason } = await import("./mounts.ts");
+  const { nfsClientUnavailableReason } = await import("./nfs_mount.ts");
+  if (requested === "fuse" || requested === "nfs") return requested;
+  if (requested && requested !== "auto") {
+    throw new VibeError("USAGE", `Unknown transport "${requested}" (use fuse, nfs or auto)`);
+  }
+  const fuse = fuseUnavailableReason();
+  if (fuse === null) return "fuse";
+  const nfs = nfsClientUnavailableReason();
+  if (nfs === null) return "nfs";
+  throw new VibeError(
+    "ENOSYS",
+    `Cannot mount here: FUSE: ${fuse}; NFS: ${nfs} ` +
+      `(vibe spawn --no-mount works without either, and "vibe serve <id> --nfs" exports a vibe)`,
+  );
 }
 
 export class Daemon implements OpHost {
@@ -119,7 +150,7 @@ export class Daemon implements OpHost {
     for (const v of this.project.meta.listVibes()) {
       if (!v.mountPath) continue;
       try {
-        await this.mount(v.id, v.mountPath);
+        await this.mount(v.id, v.mountPath, v.transport ?? undefined);
         this.#log(`remounted ${v.id} at ${v.mountPath}`);
       } catch (e) {
         this.#log(`cannot remount ${v.id} at ${v.mountPath}: ${(e as Error).message}`);
@@ -138,6 +169,7 @@ export class Daemon implements OpHost {
         const m = await this.mount(
           id,
           typeof params["path"] === "string" ? params["path"] : undefined,
+          typeof params["transport"] === "string" ? params["transport"] : undefined,
         );
         return { id, path: m.path, transport: m.transport };
       }
@@ -151,6 +183,14 @@ export class Daemon implements OpHost {
           typeof params["hostname"] === "string" ? params["hostname"] : "127.0.0.1",
         );
       case "unserve-nfs":
+        if (this.#mounts.get(String(params["id"]))?.transport === "nfs") {
+          throw new VibeError(
+            "EBUSY",
+            `Cannot stop serving "${
+              params["id"]
+            }" over NFS: it is mounted over NFS here (use "vibe unmount ${params["id"]}")`,
+          );
+        }
         await this.unserveNfs(String(params["id"]));
         return { id: params["id"] };
       case "stop":
@@ -183,19 +223,61 @@ export class Daemon implements OpHost {
   }
 
   /** Mounts a vibe (idempotent); resolves when the mount answers through the kernel. */
-  async mount(id: string, path?: string): Promise<Mounted> {
+  async mount(id: string, path?: string, transport?: string): Promise<Mounted> {
     const existing = this.#mounts.get(id);
     if (existing) return existing;
     const pending = this.#mounting.get(id);
     if (pending) return await pending;
     const root = Deno.env.get("VIBE_MOUNT_ROOT") || DEFAULT_MOUNT_ROOT;
-    const p = this.#doMount(id, path ?? `${root}/${id}`);
+    const t = await resolveTransport(transport);
+    const target = path ?? `${root}/${id}`;
+    const p = t === "nfs" ? this.#doMountNfs(id, target) : this.#doMount(id, target);
     this.#mounting.set(id, p);
     try {
       return await p;
     } finally {
       this.#mounting.delete(id);
     }
+  }
+
+  /**
+   * Serves the vibe over NFS on 127.0.0.1 (privileged source ports only)
+   * and mounts it with the kernel's NFS client (src/service/nfs_mount.ts).
+   */
+  async #doMountNfs(id: string, path: string): Promise<Mounted> {
+    const { clearStaleMount, isMounted } = await import("./mounts.ts");
+    const { mountNfs, unmountNfs, NFS_HOST } = await import("./nfs_mount.ts");
+    this.project.vibe(id);
+    await clearStaleMount(path);
+    if (isMounted(path)) {
+      throw new VibeError(
+        "EBUSY",
+        `Cannot mount "${id}" at "${path}": something else is mounted there (unmount it or pick --mount <path>)`,
+      );
+    }
+    const info = await this.serveNfs(id, 0, NFS_HOST, true);
+    try {
+      await mountNfs(info.exportPath, info.port, path);
+    } catch (e) {
+      await this.unserveNfs(id);
+      throw e;
+    }
+    let closed!: () => void;
+    const handle: MountHandle = {
+      unmount: async () => {
+        await unmountNfs(path);
+        closed();
+      },
+      stats: () => ({ transport: "nfs", port: info.port }),
+      // NFSv3 cannot push invalidations: clients revalidate after actimeo (1 s).
+      invalidateInode: () => Promise.resolve(),
+      invalidateEntry: () => Promise.resolve(),
+      closed: new Promise<void>((r) => (closed = r)),
+    };
+    const m: Mounted = { id, path, transport: "nfs", mount: handle, mountedMs: Date.now() };
+    this.#mounts.set(id, m);
+    this.project.meta.updateVibe(id, { mountPath: path, transport: "nfs" });
+    return m;
   }
 
   async #doMount(id: string, path: string): Promise<Mounted> {
@@ -254,7 +336,7 @@ export class Daemon implements OpHost {
    * path and every file handle carry the vibe's secret, kept in the metadata
    * so handles stay valid across daemon restarts.
    */
-  async serveNfs(id: string, port: number, hostname: string) {
+  async serveNfs(id: string, port: number, hostname: string, privilegedOnly = false) {
     const running = this.#nfs.get(id);
     if (running) return nfsInfo(id, running);
     const vibe = this.project.vibe(id);
@@ -274,6 +356,7 @@ export class Daemon implements OpHost {
       epoch: vibe.createdMs,
       hostname,
       port,
+      requirePrivilegedPort: privilegedOnly,
       log: (msg) => this.#log(`[${id} nfs] ${msg}`),
     });
     this.#nfs.set(id, server);
@@ -315,11 +398,12 @@ export class Daemon implements OpHost {
 
   /** Unmounts a vibe and forgets its mount path. */
   async unmount(id: string, keepRecord = false): Promise<void> {
-    await this.unserveNfs(id);
     const m = this.#mounts.get(id);
+    if (m?.transport !== "nfs") await this.unserveNfs(id);
     if (!m) return;
     this.#mounts.delete(id);
     await m.mount.unmount();
+    if (m.transport === "nfs") await this.unserveNfs(id);
     this.project.closeWorkspace(id);
     if (!keepRecord && this.project.meta.getVibe(id)) {
       this.project.meta.updateVibe(id, { mountPath: null, transport: null });

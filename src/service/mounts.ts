@@ -3,12 +3,14 @@
  * clearing stale vibe mounts (the serving daemon died and left the mount
  * behind; every access then fails with ENOTCONN).
  */
-import { MNT_DETACH, umount2 } from "../../ffi/libc_linux.ts";
+import { MNT_DETACH, MNT_FORCE, umount2 } from "../../ffi/libc_linux.ts";
 
 export interface MountEntry {
   mountpoint: string;
   fstype: string;
   source: string;
+  /** Per-superblock options (NFS lists its `port=` here). */
+  options: string;
 }
 
 /** Decodes the octal escapes mountinfo uses for spaces and the like. */
@@ -34,14 +36,22 @@ export function listMounts(): MountEntry[] {
       mountpoint: unescape(l[4] ?? ""),
       fstype: r[0] ?? "",
       source: unescape(r[1] ?? ""),
+      options: r[2] ?? "",
     });
   }
   return out;
 }
 
-/** Mounts made by vibe (FUSE type "fuse.vibe", or NFS with a vibe source). */
+/** An NFS mount of a vibe export (`<host>:/vibe/<id>/<secret>`). */
+export function isVibeNfs(m: MountEntry): boolean {
+  return m.fstype.startsWith("nfs") && /^[^:]+:\/vibe\/[^/]+\/[0-9a-f]+$/.test(m.source);
+}
+
+/** Mounts made by vibe (FUSE type "fuse.vibe", or NFS of a vibe export). */
 export function vibeMounts(): MountEntry[] {
-  return listMounts().filter((m) => m.fstype === "fuse.vibe" || m.source.startsWith("vibe:"));
+  return listMounts().filter((m) =>
+    m.fstype === "fuse.vibe" || m.source.startsWith("vibe:") || isVibeNfs(m)
+  );
 }
 
 export function isMounted(path: string): boolean {
@@ -76,11 +86,30 @@ export async function probeMount(path: string, timeoutMs = 2000): Promise<MountH
   return /not connected/i.test(new TextDecoder().decode(out.stderr)) ? "stale" : "error";
 }
 
+/** Whether something accepts connections on an NFS mount's server port. */
+async function listening(m: MountEntry): Promise<boolean> {
+  const port = Number(m.options.match(/(?:^|,)port=(\d+)/)?.[1] ?? 0);
+  const host = m.source.slice(0, m.source.indexOf(":"));
+  if (!port) return false;
+  try {
+    const c = await Deno.connect({ hostname: host, port });
+    c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Detaches a mount left behind at `path` by a dead daemon; false when nothing stale is there. */
 export async function clearStaleMount(path: string): Promise<boolean> {
-  if (!isMounted(path)) return false;
-  if ((await probeMount(path)) !== "stale") return false;
-  const err = umount2(path, MNT_DETACH);
+  const entry = listMounts().find((m) => m.mountpoint === path);
+  if (!entry) return false;
+  const health = await probeMount(path);
+  // A hard NFS mount whose server is gone does not fail: it waits forever.
+  // Gone means nothing listens on its port any more (a slow server is not).
+  const nfsGone = isVibeNfs(entry) && health !== "ok" && !(await listening(entry));
+  if (health !== "stale" && !nfsGone) return false;
+  const err = umount2(path, nfsGone ? MNT_FORCE | MNT_DETACH : MNT_DETACH);
   if (err !== null) throw new Error(`cannot detach the stale mount at "${path}": ${err}`);
   return true;
 }
