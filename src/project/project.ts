@@ -24,8 +24,11 @@ import { loadConfig } from "./config.ts";
 export const VIBE_DIR = ".vibe";
 
 /**
- * Streams a blob's bytes from `git cat-file blob` into a new file at `path`,
- * reporting how many bytes have reached the file after each chunk.
+ * Streams a blob into `path` (created; must not exist) with `git cat-file`,
+ * which writes the file itself: no byte passes through this process, so a
+ * 256 MiB first read is bound by git's inflate, not by the event loop.
+ * Readers learn how far the file has grown from `progress`, fed by polling
+ * its size every few milliseconds while git runs.
  */
 async function catFileTo(
   gitDir: string,
@@ -33,31 +36,43 @@ async function catFileTo(
   path: string,
   progress: (bytes: number) => void,
 ): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  const child = new Deno.Command("git", {
-    args: ["--git-dir", gitDir, "cat-file", "blob", oid],
+  const child = new Deno.Command("sh", {
+    // noclobber: the cache file must be new (">" then fails if it exists).
+    args: [
+      "-c",
+      'set -C; exec git --git-dir "$1" cat-file blob "$2" > "$3"',
+      "sh",
+      gitDir,
+      oid,
+      path,
+    ],
     stdin: "null",
-    stdout: "piped",
+    stdout: "null",
     stderr: "piped",
   }).spawn();
-  const copy = async () => {
-    let total = 0;
+  let exited = false;
+  const status = child.status.finally(() => (exited = true));
+  const err = new Response(child.stderr).text();
+  let seen = 0;
+  const poll = () => {
     try {
-      for await (const chunk of child.stdout) {
-        for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
-        total += chunk.length;
-        progress(total);
-      }
-    } finally {
-      file.close();
-    }
-    return await child.status;
+      const n = Deno.statSync(path).size;
+      if (n > seen) progress(seen = n);
+    } catch { /* not created yet */ }
   };
-  const [status, err] = await Promise.all([copy(), new Response(child.stderr).text()]);
-  if (!status.success) {
-    throw new VibeError("EIO", `Cannot read blob ${oid} with git cat-file: ${err.trim()}`);
+  while (!exited) {
+    await new Promise((r) => setTimeout(r, SPILL_POLL_MS));
+    poll();
+  }
+  poll();
+  const st = await status;
+  if (!st.success) {
+    throw new VibeError("EIO", `Cannot read blob ${oid} with git cat-file: ${(await err).trim()}`);
   }
 }
+
+/** How often a streaming blob's readers learn how far it has been written. */
+const SPILL_POLL_MS = 2;
 
 export interface OpenProjectOptions {
   /** Create `.vibe/metadata.db` when missing (only `vibe init` does). */
