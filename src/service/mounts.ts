@@ -124,6 +124,9 @@ export function fuseUnavailableReason(): string | null {
       ? "/dev/fuse is missing (modprobe fuse, or pass --device /dev/fuse to the container)"
       : `/dev/fuse cannot be opened (${(e as Error).message})`;
   }
-  if (Deno.uid() !== 0) return "FUSE mounts need root (fusermount3 is not supported yet)";
+  if (Deno.uid() !== 0) {
+    return "FUSE mounts need root in this build (mounting as a normal user through fusermount3 " +
+      'is not supported): run vibe as root, or use "vibe spawn --no-mount" and "vibe serve <id> --nfs"';
+  }
   return null;
 }
