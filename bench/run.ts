@@ -9,6 +9,7 @@
 import { formatObjectReadBench, runObjectReadBench } from "./object_read_bench.ts";
 import { formatLifecycle, runLifecycleBench } from "./lifecycle_bench.ts";
 import { formatFuseBench, fuseBenchUnavailable, runFuseBench } from "./fuse_bench.ts";
+import { formatDashBench, runDashBench } from "./dash_bench.ts";
 
 const quick = Deno.args.includes("--quick");
 const files = quick ? 10_000 : 100_000;
@@ -35,6 +36,11 @@ if (fuseSkip) {
   results["fuse"] = fuse;
   console.log(formatFuseBench(fuse));
 }
+
+console.log();
+const dash = await runDashBench({ quick });
+results["dash"] = dash;
+console.log(formatDashBench(dash));
 
 const out = new URL("./results/", import.meta.url).pathname;
 await Deno.mkdir(out, { recursive: true });

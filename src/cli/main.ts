@@ -248,6 +248,15 @@ function build(): Command {
       await runGc(cwdOf(cmd), opts);
     });
 
+  program.command("dash")
+    .description("live dashboard: fleet, diff monitor, conflict matrix, promotion queue")
+    .option("--once", "print one snapshot and exit (no terminal UI)")
+    .option("--json", "with --once: the snapshot as JSON, for scripts (read-only)")
+    .action(async (opts: { once?: boolean; json?: boolean }, cmd: Command) => {
+      const { runDash } = await import("../tui/main.ts");
+      await runDash(cwdOf(cmd), opts);
+    });
+
   program.command("exec [id]")
     .description(
       "run one command inside a vibe: policy, checkpoint, exact change report, audit",

@@ -1,0 +1,53 @@
+/**
+ * What the dashboard can do to a vibe, each after the user confirmed it:
+ * promote and commit run the same operations as `vibe promote` / `vibe
+ * commit` (through the daemon when it runs); drop deletes refs/vibes/<id>
+ * with git's ref-lock protocol, compare-and-swap on the value the user saw.
+ * Each returns one line for the status bar; failures throw VibeError.
+ */
+import { VibeError } from "../errors.ts";
+import { runOp } from "../service/client.ts";
+import type { CommitResult } from "../project/commit.ts";
+import type { PromoteResult } from "../project/promote.ts";
+import type { Project } from "../project/project.ts";
+
+const short = (oid: string) => oid.slice(0, 12);
+
+export async function promoteAction(cwd: string, id: string): Promise<string> {
+  const r = await runOp(cwd, "promote", { id }) as PromoteResult;
+  return `Promoted "${id}" to ${r.ref} = ${short(r.commit)} (${r.changes.length} changed paths).`;
+}
+
+export async function commitAction(cwd: string, id: string): Promise<string> {
+  const r = await runOp(cwd, "commit", { id, sync: false, keep: false }) as CommitResult;
+  return `Committed "${id}" to ${r.branch.replace("refs/heads/", "")}: ${short(r.oldTip)} -> ${
+    short(r.newTip)
+  } (${r.kind})${r.torndown ? "; the vibe was torn down" : ""}.`;
+}
+
+/**
+ * Deletes refs/vibes/<id> if it still holds `expected`, and marks the vibe
+ * unpromoted when its record named that commit.
+ */
+export async function dropAction(project: Project, id: string, expected: string): Promise<string> {
+  const ref = `refs/vibes/${id}`;
+  project.reader.refresh();
+  const cur = await project.reader.resolveRef(ref);
+  if (cur !== expected) {
+    throw new VibeError(
+      "CONFLICT",
+      `Cannot drop "${ref}": it moved to ${cur ? short(cur) : "nothing"} meanwhile (look again)`,
+    );
+  }
+  await (await project.writer()).deleteRef(ref, expected);
+  const v = project.meta.getVibe(id);
+  if (v && v.promotedCommit === expected) {
+    project.meta.updateVibe(id, {
+      state: "active",
+      promotedCommit: null,
+      promotedMs: null,
+      promotedSeq: null,
+    });
+  }
+  return `Dropped ${ref} (was ${short(expected)}).`;
+}
