@@ -9,6 +9,7 @@
 import { formatObjectReadBench, runObjectReadBench } from "./object_read_bench.ts";
 import { formatLifecycle, runLifecycleBench } from "./lifecycle_bench.ts";
 import { formatFuseBench, fuseBenchUnavailable, runFuseBench } from "./fuse_bench.ts";
+import { formatLayersBench, runLayersBench } from "./layers_bench.ts";
 import { formatDashBench, runDashBench } from "./dash_bench.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -41,6 +42,18 @@ console.log();
 const dash = await runDashBench({ quick });
 results["dash"] = dash;
 console.log(formatDashBench(dash));
+
+console.log();
+if (fuseSkip) {
+  results["layers"] = { skipped: fuseSkip };
+  console.log(`Untracked layers: skipped (${fuseSkip})`);
+} else {
+  const layers = await runLayersBench(
+    quick ? { files: 5_000, bytes: 50 << 20 } : { files: 50_000, bytes: 500 << 20 },
+  );
+  results["layers"] = layers;
+  console.log(formatLayersBench(layers));
+}
 
 const out = new URL("./results/", import.meta.url).pathname;
 await Deno.mkdir(out, { recursive: true });

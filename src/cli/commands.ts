@@ -199,6 +199,12 @@ export async function runStatus(
       );
     }
     for (const c of s.changes) console.log(`  ${c.status} ${c.path}`);
+    for (const l of s.layers ?? []) {
+      const from = l.mode === "private" ? "empty per vibe" : `from ${l.source}`;
+      console.log(
+        `  layer ${l.path} (${l.mode}, ${from}${l.report ? ", reported" : ""}): ${l.state}`,
+      );
+    }
   }
 }
 

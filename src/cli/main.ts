@@ -329,6 +329,34 @@ function build(): Command {
       await runQuota(cwdOf(cmd), id, opts);
     });
 
+  const cache = program.command("cache")
+    .description("sources for untracked layers (.vibe/cache/store, content-addressed)");
+  cache.command("add <path>")
+    .description("copy a directory into the cache (reflink per file where possible)")
+    .option(
+      "--name <name>",
+      'name to use in layers\' "source": "cache:<name>" (default: its base name)',
+    )
+    .option("--json", "print the result as JSON")
+    .action(async (path: string, opts: { name?: string; json?: boolean }, cmd: Command) => {
+      const { runCacheAdd } = await import("./cache_cmd.ts");
+      await runCacheAdd(cwdOf(cmd), path, opts);
+    });
+  cache.command("ls")
+    .description("list cache entries: name, digest, files, size, vibes using them")
+    .option("--json", "print as JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { runCacheLs } = await import("./cache_cmd.ts");
+      await runCacheLs(cwdOf(cmd), opts);
+    });
+  cache.command("rm <name>")
+    .description("forget a name (its content goes when no other name or vibe uses it)")
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runCacheRm } = await import("./cache_cmd.ts");
+      await runCacheRm(cwdOf(cmd), name, opts);
+    });
+
   program.command("demo")
     .description("a scripted tour on a generated sample repository in a temp dir")
     .option("--keep", "keep the sample repository")

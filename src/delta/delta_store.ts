@@ -10,6 +10,7 @@
  */
 import { VibeError } from "../errors.ts";
 import type { Ino } from "../types.ts";
+import { cloneFile } from "../snapshot/clone.ts";
 
 const MAX_OPEN_FILES = 128;
 
@@ -100,6 +101,27 @@ export class DeltaStore {
         Deno.removeSync(tmp);
       } catch { /* nothing to clean */ }
       throw ioError("copy", ino, e);
+    }
+  }
+
+  /**
+   * Clones a file from outside the delta (an untracked layer's source) as
+   * the content of `ino`: a reflink where the filesystem can, else a copy;
+   * then made writable for the vibe's own writes.
+   */
+  cloneFrom(ino: Ino, srcPath: string): void {
+    this.#forget(ino);
+    const tmp = `${this.pathOf(ino)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      cloneFile(srcPath, tmp);
+      Deno.chmodSync(tmp, 0o644);
+      Deno.renameSync(tmp, this.pathOf(ino));
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* nothing to clean */ }
+      if (e instanceof VibeError) throw e;
+      throw ioError("clone", ino, e);
     }
   }
 

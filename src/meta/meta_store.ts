@@ -55,7 +55,20 @@ export interface InodeRecord {
   loaded: boolean;
   /** Differs from the base (this inode or, for dirs, something below it). */
   dirty: boolean;
+  /**
+   * Inside an untracked layer (not whitelisted with `report`): never shown by
+   * status, diff or promote, never journaled. New nodes inherit it from
+   * their directory.
+   */
   volatile: boolean;
+  /**
+   * Where a layer node's clean bytes (file), entries (dir) come from:
+   * "root:<path>" (the project root's copy) or "cache:<digest>[/<path>]"
+   * (.vibe/cache/store). Null outside layers and for a layer's private root.
+   */
+  origin: string | null;
+  /** Inside a shared-readonly layer: every mutation answers EROFS. */
+  readOnly: boolean;
   /** Target of a symlink created or changed in the vibe. */
   target: string | null;
   /** Directory: the parent directory (root: 0). Files: the parent they were first seen in. */
@@ -65,10 +78,25 @@ export interface InodeRecord {
 }
 
 /** The inode fields a tree walk (status, diff, promote) reads. */
-export type TreeNodeRecord = Pick<
-  InodeRecord,
-  "ino" | "kind" | "mode" | "oid" | "gitMode" | "materialized" | "dirty" | "target"
->;
+export type TreeNodeRecord =
+  & Pick<
+    InodeRecord,
+    "ino" | "kind" | "mode" | "oid" | "gitMode" | "materialized" | "dirty" | "target"
+  >
+  & Partial<Pick<InodeRecord, "volatile" | "origin">>;
+
+/** An untracked layer of one vibe, as resolved at spawn (see src/layers/). */
+export interface VibeLayerRecord {
+  /** Path relative to the vibe root, "/"-separated. */
+  path: string;
+  mode: "copy-on-write" | "shared-readonly" | "private";
+  /** As configured: "root" or "cache:<name>" ("" for private layers). */
+  source: string;
+  /** Resolved origin of the layer root: "root:<path>", "cache:<digest>"; null when private. */
+  origin: string | null;
+  /** Whitelisted: the vibe's changes under it are reported like any other. */
+  report: boolean;
+}
 
 export interface DirentRecord {
   name: string;
@@ -193,6 +221,8 @@ export interface MetaStore {
 
   getSetting(key: string): string | null;
   setSetting(key: string, value: string): void;
+  /** True when the setting existed. */
+  deleteSetting(key: string): boolean;
 
   /** Files (non-tree entries, recursively) below a cached tree; null when not cached. */
   treeFiles(oid: Oid): number | null;
@@ -233,6 +263,13 @@ export interface MetaStore {
   countDirents(vibe: string, parent: Ino): number;
   /** What a tree walk needs of each entry of a loaded directory (a narrow, fast query). */
   listTreeChildren(vibe: string, parent: Ino): { name: string; node: TreeNodeRecord }[];
+  /** Records the layers of a vibe (spawn, fork); replaces any it had. */
+  putVibeLayers(vibe: string, layers: VibeLayerRecord[]): void;
+  /** The layers of a vibe, by path. */
+  vibeLayers(vibe: string): VibeLayerRecord[];
+  /** Ids of vibes with a layer whose origin starts with `prefix`. */
+  vibesUsingOrigin(prefix: string): string[];
+
   /** Every (parent, name) that links to `ino`. */
   linksOf(vibe: string, ino: Ino): { parent: Ino; name: string }[];
 

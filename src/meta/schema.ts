@@ -193,4 +193,27 @@ export const MIGRATIONS: readonly string[] = [
     used_ms INTEGER
   ) WITHOUT ROWID;
   `,
+  // 4: untracked layers (`layers` in .vibe/config.json). A node inside a
+  // layer records where its bytes or entries come from in `origin`
+  // ("root:<path>" = the project root's copy, "cache:<digest>/<path>" = an
+  // entry of .vibe/cache/store), `read_only` marks shared-readonly layers
+  // (every mutation answers EROFS), and `volatile` (in the schema since 1)
+  // keeps it out of status, diff, promote and the journal. `vibe_layers`
+  // holds each vibe's layers as resolved at spawn (a cache name becomes its
+  // digest then, so re-adding the name never changes an existing vibe).
+  `
+  ALTER TABLE inodes ADD COLUMN origin TEXT;
+  ALTER TABLE inodes ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE snapshot_inodes ADD COLUMN origin TEXT;
+  ALTER TABLE snapshot_inodes ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE vibe_layers (
+    vibe TEXT NOT NULL,
+    path TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    source TEXT NOT NULL,
+    origin TEXT,
+    report INTEGER NOT NULL,
+    PRIMARY KEY (vibe, path)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -26,6 +26,7 @@ import type {
   StateRows,
   StateXattr,
   TreeNodeRecord,
+  VibeLayerRecord,
   VibeRecord,
   VibeState,
 } from "./meta_store.ts";
@@ -41,8 +42,8 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
 /** Columns of an inode row after (vibe[, snapshot]), in `inodeValues` order. */
 const INODE_COLUMNS = `ino, kind, mode, uid, gid, nlink, size,
   atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, oid, git_mode,
-  materialized, loaded, dirty, volatile, target, parent, next_cookie`;
-const INODE_PARAMS = new Array(22).fill("?").join(", ");
+  materialized, loaded, dirty, volatile, target, parent, next_cookie, origin, read_only`;
+const INODE_PARAMS = new Array(24).fill("?").join(", ");
 
 function inodeValues(n: InodeRecord): (string | number | null)[] {
   return [
@@ -68,11 +69,14 @@ function inodeValues(n: InodeRecord): (string | number | null)[] {
     n.target,
     n.parent,
     n.nextCookie,
+    n.origin,
+    n.readOnly ? 1 : 0,
   ];
 }
 
 /** Tables holding rows of a vibe (column `vibe`), emptied when it is deleted. */
 const VIBE_TABLES = [
+  "vibe_layers",
   "inodes",
   "dirents",
   "xattrs",
@@ -217,6 +221,9 @@ export class SqliteMetaStore implements MetaStore {
   }
   setSetting(key: string, value: string): void {
     this.#st("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)").run(key, value);
+  }
+  deleteSetting(key: string): boolean {
+    return Number(this.#st("DELETE FROM settings WHERE key = ?").run(key).changes) > 0;
   }
 
   // ---- tree cache ----
@@ -372,6 +379,8 @@ export class SqliteMetaStore implements MetaStore {
       target: strOrNull(r["target"]),
       parent: num(r["parent"]),
       nextCookie: num(r["next_cookie"]),
+      origin: strOrNull(r["origin"]),
+      readOnly: num(r["read_only"] ?? 0) !== 0,
     };
   }
   getInode(vibe: string, ino: Ino): InodeRecord | null {
@@ -434,7 +443,8 @@ export class SqliteMetaStore implements MetaStore {
   }
   listTreeChildren(vibe: string, parent: Ino): { name: string; node: TreeNodeRecord }[] {
     return (this.#st(
-      `SELECT d.name, i.ino, i.kind, i.mode, i.oid, i.git_mode, i.materialized, i.dirty, i.target
+      `SELECT d.name, i.ino, i.kind, i.mode, i.oid, i.git_mode, i.materialized, i.dirty, i.target,
+         i.volatile, i.origin
        FROM dirents d JOIN inodes i ON i.vibe = d.vibe AND i.ino = d.ino
        WHERE d.vibe = ? AND d.parent = ? ORDER BY d.cookie`,
     ).all(vibe, parent) as Row[]).map((r) => ({
@@ -448,6 +458,8 @@ export class SqliteMetaStore implements MetaStore {
         materialized: num(r["materialized"]) !== 0,
         dirty: num(r["dirty"]) !== 0,
         target: strOrNull(r["target"]),
+        volatile: num(r["volatile"]) !== 0,
+        origin: strOrNull(r["origin"]),
       },
     }));
   }
@@ -457,6 +469,32 @@ export class SqliteMetaStore implements MetaStore {
       parent,
     ) as Row;
     return num(r["n"]);
+  }
+  putVibeLayers(vibe: string, layers: VibeLayerRecord[]): void {
+    this.transaction(() => {
+      this.#st("DELETE FROM vibe_layers WHERE vibe = ?").run(vibe);
+      const ins = this.#st(
+        "INSERT INTO vibe_layers (vibe, path, mode, source, origin, report) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      for (const l of layers) {
+        ins.run(vibe, l.path, l.mode, l.source, l.origin, l.report ? 1 : 0);
+      }
+    });
+  }
+  vibeLayers(vibe: string): VibeLayerRecord[] {
+    return (this.#st("SELECT * FROM vibe_layers WHERE vibe = ? ORDER BY path").all(vibe) as Row[])
+      .map((r) => ({
+        path: str(r["path"]),
+        mode: str(r["mode"]) as VibeLayerRecord["mode"],
+        source: str(r["source"]),
+        origin: strOrNull(r["origin"]),
+        report: num(r["report"]) !== 0,
+      }));
+  }
+  vibesUsingOrigin(prefix: string): string[] {
+    return (this.#st(
+      "SELECT DISTINCT vibe FROM vibe_layers WHERE substr(origin, 1, ?) = ? ORDER BY vibe",
+    ).all(prefix.length, prefix) as Row[]).map((r) => str(r["vibe"]));
   }
   linksOf(vibe: string, ino: Ino): { parent: Ino; name: string }[] {
     return (this.#st("SELECT parent, name FROM dirents WHERE vibe = ? AND ino = ?").all(

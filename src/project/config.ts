@@ -4,17 +4,21 @@
  *
  *   {
  *     "policy": { ... },                         // vibe exec decisions (src/exec/policy.ts)
- *     "quota": { "bytes": "2GiB", "files": 5000 } // default per-vibe limits
+ *     "quota": { "bytes": "2GiB", "files": 5000 }, // default per-vibe limits
+ *     "layers": [ { "path": "node_modules", "mode": "shared-readonly" } ]
+ *                                                  // untracked paths in every vibe (src/layers/spec.ts)
  *   }
  *
  * Sections are checked by their owners; this module reads the file, checks
- * the top level and the quota, and hands the policy section on as it is.
+ * the top level, the quota and the layers, and hands the policy section on
+ * as it is.
  */
 import { VibeError } from "../errors.ts";
 import type { Quota } from "../types.ts";
+import { type LayerSpec, parseLayers } from "../layers/spec.ts";
 
 export const CONFIG_FILE = "config.json";
-const SECTIONS = ["policy", "quota"] as const;
+const SECTIONS = ["policy", "quota", "layers"] as const;
 
 export interface ProjectConfig {
   /** Path of the file, for messages. */
@@ -23,6 +27,8 @@ export interface ProjectConfig {
   policy: unknown;
   /** Default quota of every vibe (null fields: unlimited). */
   quota: Quota;
+  /** Untracked paths injected into every new vibe (empty: none). */
+  layers: LayerSpec[];
 }
 
 const UNITS: Record<string, number> = {
@@ -109,7 +115,7 @@ export function loadConfig(vibeDir: string): ProjectConfig {
     text = Deno.readTextFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      return { path, policy: undefined, quota: { bytes: null, files: null } };
+      return { path, policy: undefined, quota: { bytes: null, files: null }, layers: [] };
     }
     throw new VibeError("EIO", `Cannot read "${path}": ${(e as Error).message}`);
   }
@@ -143,5 +149,10 @@ export function loadConfig(vibeDir: string): ProjectConfig {
       );
     }
   }
-  return { path, policy: o["policy"], quota: parseQuota(o["quota"], path, "quota") };
+  return {
+    path,
+    policy: o["policy"],
+    quota: parseQuota(o["quota"], path, "quota"),
+    layers: parseLayers(o["layers"], path),
+  };
 }

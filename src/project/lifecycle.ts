@@ -7,6 +7,9 @@ import { validateVibeId } from "./ids.ts";
 import { indexCommit } from "./init.ts";
 import type { Project } from "./project.ts";
 import type { PathChange } from "./tree_build.ts";
+import { loadConfig } from "./config.ts";
+import { resolveLayers } from "../layers/resolve.ts";
+import type { LayerStatus } from "../layers/status.ts";
 
 export interface SpawnOptions {
   /** Revision to start from (default HEAD). */
@@ -16,9 +19,11 @@ export interface SpawnOptions {
 }
 
 /**
- * Registers a vibe on a base commit: one vibe row and one root inode row, an
- * empty delta directory. O(1) in repository size when the base commit's
- * trees are indexed (a new base indexes only the trees not cached yet).
+ * Registers a vibe on a base commit: one vibe row, one root inode row, one
+ * row per configured untracked layer, an empty delta directory. O(1) in
+ * repository size when the base commit's trees are indexed (a new base
+ * indexes only the trees not cached yet), and in layer size: a layer's
+ * entries appear when its directory is first loaded (src/layers/inject.ts).
  */
 export async function spawnVibe(
   project: Project,
@@ -58,6 +63,17 @@ export async function spawnVibe(
   }
   // An indexed commit's tree comes from the metadata: spawn reads no git object.
   const tree = project.meta.indexedCommitTree(commit) ?? (await indexCommit(project, commit)).tree;
+  const config = loadConfig(project.vibeDir);
+  const layers = config.layers.length === 0 ? [] : await resolveLayers({
+    id,
+    configPath: config.path,
+    baseCommit: commit,
+    baseTree: tree,
+    trees: project.trees,
+    meta: project.meta,
+    workTree: project.repo.workTree,
+    vibeDir: project.vibeDir,
+  }, config.layers);
   const vibe: VibeRecord = {
     id,
     baseCommit: commit,
@@ -74,7 +90,10 @@ export async function spawnVibe(
     promotedSeq: null,
   };
   Deno.mkdirSync(`${project.sessionDir(id)}/delta`, { recursive: true });
-  project.meta.insertVibe(vibe, rootInode(vibe));
+  project.meta.transaction(() => {
+    project.meta.insertVibe(vibe, rootInode(vibe));
+    if (layers.length > 0) project.meta.putVibeLayers(id, layers);
+  });
   return vibe;
 }
 
@@ -124,6 +143,8 @@ export interface VibeStatus {
   deltaBytes: number;
   /** Limits (null: unlimited) and use, as `vibe quota` counts them. */
   quota: { limit: Quota; usage: QuotaUsage };
+  /** Untracked layers injected at spawn, and whether this vibe changed them. */
+  layers: LayerStatus[];
 }
 
 /** Status of one vibe: what changed against its base (hashes only; writes nothing). */
@@ -132,6 +153,7 @@ export async function vibeStatus(project: Project, id: string): Promise<VibeStat
   const ws = project.workspace(id);
   const { buildTree, hashingSink } = await import("./tree_build.ts");
   const built = await buildTree(ws, hashingSink, project.trees);
+  const { layerStatus } = await import("../layers/status.ts");
   const lastSeq = project.meta.lastJournalSeq(id);
   return {
     id,
@@ -145,5 +167,6 @@ export async function vibeStatus(project: Project, id: string): Promise<VibeStat
     unpromoted: v.promotedSeq === null ? built.changes.length > 0 : lastSeq > v.promotedSeq,
     deltaBytes: ws.delta.usageBytes(),
     quota: { limit: ws.quota, usage: project.meta.quotaUsage(id) },
+    layers: layerStatus(project.meta, id, ws.layers),
   };
 }

@@ -6,6 +6,7 @@
  *   metadata.db            SQLite metadata (WAL)
  *   sessions/<id>/delta/   materialized bytes of each vibe, by inode number
  *   cache/blobs/<oid>      large blobs inflated once, shared by every vibe
+ *   cache/store/<digest>/  untracked-layer sources added by `vibe cache add` (src/layers/cache_store.ts)
  *   scratch/objects/       objects built for `vibe diff` (not in .git)
  *   logs/                  daemon logs
  */
@@ -20,6 +21,7 @@ import { BlobCache } from "../vfs/blob_cache.ts";
 import { type TreeSource, WorkspaceVfs } from "../vfs/workspace_vfs.ts";
 import type { Oid, Quota } from "../types.ts";
 import { loadConfig } from "./config.ts";
+import { LayerHost } from "../layers/host.ts";
 
 export const VIBE_DIR = ".vibe";
 
@@ -175,6 +177,8 @@ export class Project {
       blobs: this.blobs,
       trees: this.trees,
       spaceDir: this.vibeDir,
+      layers: this.meta.vibeLayers(id),
+      host: new LayerHost(this.repo.workTree, this.vibeDir),
     });
     ws.setQuota(this.quotaOf(id));
     this.#workspaces.set(id, ws);

@@ -518,6 +518,8 @@ export function forkVibe(project: Project, src: string, dst: string): ForkResult
     project.meta.transaction(() => {
       project.meta.insertVibe(vibe, rootInode(vibe));
       project.meta.replaceState(dst, { ...state.rows, inodes }, state.nextIno);
+      // The fork's layers are the source's (same origins: same injected content).
+      project.meta.putVibeLayers(dst, project.meta.vibeLayers(src));
     });
   } catch (e) {
     removeTree(session);

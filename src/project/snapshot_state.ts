@@ -167,6 +167,8 @@ export function countChangedPaths(meta: MetaStore, rows: StateRows, baseTree: Oi
     for (const d of entriesOf.get(ino) ?? []) {
       const c = byIno.get(d.ino);
       if (!c) continue;
+      // Untracked layers are no change (as in tree_build.ts).
+      if (c.volatile || (c.origin !== null && !c.dirty)) continue;
       seen.add(d.name);
       n += child(c, base.get(d.name) ?? null);
     }

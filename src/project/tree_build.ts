@@ -92,6 +92,12 @@ async function buildDir(
     seen.add(name);
     const path = join(prefix, name);
     const b = baseByName.get(name) ?? null;
+    // Untracked layers: volatile nodes are never reported, and content a
+    // whitelisted layer shows unchanged from its source is not the vibe's work.
+    if (node.volatile || (node.origin != null && !node.dirty)) {
+      if (b) await recordGone(ctx, b, path);
+      continue;
+    }
     const entry = await entryFor(ctx, node, path, b);
     if (!entry) {
       // A directory that built empty already recorded its changes against a
@@ -132,7 +138,10 @@ async function entryFor(
     case "file": {
       const mode = (node.mode & 0o100) !== 0 ? GIT_MODE.EXEC : GIT_MODE.FILE;
       if (!node.materialized && node.oid) return { mode, oid: node.oid };
-      const bytes = node.materialized ? ctx.ws.materializedBytes(node.ino) : new Uint8Array(0);
+      // A layer file changed only in its attributes still reads from its source.
+      const bytes = node.materialized || node.origin != null
+        ? ctx.ws.materializedBytes(node.ino)
+        : new Uint8Array(0);
       return { mode, oid: await ctx.sink.writeBlob(bytes) };
     }
     case "symlink": {

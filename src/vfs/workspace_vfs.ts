@@ -24,8 +24,11 @@ import type {
   JournalOp,
   MetaStore,
   TreeNodeRecord,
+  VibeLayerRecord,
   VibeRecord,
 } from "../meta/meta_store.ts";
+import { childOrigin, type HostStat, type LayerHost } from "../layers/host.ts";
+import { hasNestedLayers, type Injection, injectionsAt } from "../layers/inject.ts";
 import {
   GIT_MODE,
   type Ino,
@@ -64,6 +67,9 @@ export interface WorkspaceDeps {
   trees: TreeSource;
   /** Directory whose filesystem backs the delta (for statfs). */
   spaceDir: string;
+  /** The vibe's untracked layers (as resolved at spawn) and where their bytes live. */
+  layers?: VibeLayerRecord[];
+  host?: LayerHost;
 }
 
 const MAX_SYMLINK = 4096;
@@ -131,6 +137,8 @@ export function rootInode(vibe: VibeRecord): InodeRecord {
     loaded: false,
     dirty: false,
     volatile: false,
+    origin: null,
+    readOnly: false,
     target: null,
     parent: 0,
     nextCookie: 1,
@@ -156,6 +164,9 @@ export class WorkspaceVfs implements Vfs {
   #quota: Quota = { bytes: null, files: null };
   #inoPool = { next: 0, end: 0 };
   #usage: QuotaUsage | null = null;
+  #layers: VibeLayerRecord[];
+  #nestedLayers: boolean;
+  #host: LayerHost | null;
 
   constructor(deps: WorkspaceDeps) {
     this.vibe = deps.vibe;
@@ -164,6 +175,9 @@ export class WorkspaceVfs implements Vfs {
     this.blobs = deps.blobs;
     this.#trees = deps.trees;
     this.#spaceDir = deps.spaceDir;
+    this.#layers = deps.layers ?? [];
+    this.#nestedLayers = hasNestedLayers(this.#layers);
+    this.#host = deps.host ?? null;
     this.#createdAt = {
       sec: Math.floor(deps.vibe.createdMs / 1000),
       nsec: (deps.vibe.createdMs % 1000) * 1e6,
@@ -207,6 +221,12 @@ export class WorkspaceVfs implements Vfs {
     return this.node(dir.ino);
   }
 
+  /** The host of layer bytes (present whenever a layer node exists). */
+  get #layerHost(): LayerHost {
+    if (!this.#host) throw new VibeError("EIO", `Vibe "${this.vibe.id}" has no layer host`);
+    return this.#host;
+  }
+
   async #load(ino: Ino): Promise<void> {
     const before = this.node(ino);
     const entries = before.oid && before.gitMode !== GIT_MODE.GITLINK
@@ -214,10 +234,34 @@ export class WorkspaceVfs implements Vfs {
       : [];
     const dir = this.node(ino);
     if (dir.loaded) return;
+    // A layer directory lists its host directory; a directory above layers
+    // gets their entries (src/layers/inject.ts). Both are synchronous, so
+    // they agree with the rows written below.
+    const hosted = dir.origin !== null ? this.#layerHost.list(dir.origin) : [];
+    const injected = this.#injections(dir, entries);
     const vibe = this.vibe.id;
     this.meta.transaction(() => {
-      const first = entries.length > 0 ? this.meta.allocInos(vibe, entries.length) : 0;
+      const count = entries.length + hosted.length + injected.length;
+      const first = count > 0 ? this.meta.allocInos(vibe, count) : 0;
       let subdirs = 0;
+      let cookie = entries.length;
+      hosted.forEach((h, i) => {
+        const child = this.#layerNode(first + entries.length + i, ino, h.stat, {
+          origin: childOrigin(dir.origin!, h.name),
+          volatile: dir.volatile,
+          readOnly: dir.readOnly,
+        });
+        if (child.kind === "dir") subdirs++;
+        this.meta.putInode(vibe, child);
+        this.meta.putDirent(vibe, ino, { name: h.name, ino: child.ino, cookie: ++cookie });
+      });
+      injected.forEach((inj, i) => {
+        const child = this.#injectedNode(first + entries.length + hosted.length + i, ino, inj);
+        if (!child) return;
+        if (child.kind === "dir") subdirs++;
+        this.meta.putInode(vibe, child);
+        this.meta.putDirent(vibe, ino, { name: inj.name, ino: child.ino, cookie: ++cookie });
+      });
       entries.forEach((e, i) => {
         const kind = kindOfGitMode(e.mode);
         if (kind === "dir") subdirs++;
@@ -238,6 +282,8 @@ export class WorkspaceVfs implements Vfs {
           loaded: e.mode === GIT_MODE.GITLINK,
           dirty: false,
           volatile: false,
+          origin: null,
+          readOnly: false,
           target: null,
           parent: ino,
           nextCookie: 1,
@@ -249,10 +295,90 @@ export class WorkspaceVfs implements Vfs {
         ...dir,
         loaded: true,
         nlink: 2 + subdirs,
-        nextCookie: entries.length + 1,
+        nextCookie: cookie + 1,
       };
       this.#save(loaded);
     });
+  }
+
+  /**
+   * The layer entries `dir` gets on its first load: only directories that
+   * come from the base tree (or scaffolds made for layers) receive them, by
+   * the path they have now.
+   */
+  #injections(dir: InodeRecord, entries: readonly TreeEntry[]): Injection[] {
+    if (this.#layers.length === 0 || dir.origin !== null || dir.volatile) return [];
+    if (dir.gitMode === GIT_MODE.GITLINK) return [];
+    if (dir.ino !== ROOT_INO && !this.#nestedLayers) return [];
+    const path = dir.ino === ROOT_INO ? "" : this.pathOf(dir.ino);
+    if (path.startsWith("?")) return [];
+    return injectionsAt(this.#layers, path, new Set(entries.map((e) => e.name)));
+  }
+
+  /** The row of a node listed from a layer's host directory. */
+  #layerNode(
+    ino: Ino,
+    parent: Ino,
+    st: HostStat,
+    f: { origin: string; volatile: boolean; readOnly: boolean },
+  ): InodeRecord {
+    return {
+      ino,
+      kind: st.kind,
+      mode: st.mode,
+      uid: this.vibe.uid,
+      gid: this.vibe.gid,
+      nlink: st.nlink,
+      size: st.kind === "dir" ? null : st.size,
+      atime: st.atime,
+      mtime: st.mtime,
+      ctime: st.ctime,
+      oid: null,
+      gitMode: null,
+      materialized: false,
+      loaded: false,
+      dirty: false,
+      volatile: f.volatile,
+      origin: f.origin,
+      readOnly: f.readOnly,
+      target: st.target,
+      parent,
+      nextCookie: 1,
+    };
+  }
+
+  /** The row of a layer root or scaffold directory; null when its source is gone. */
+  #injectedNode(ino: Ino, parent: Ino, inj: Injection): InodeRecord | null {
+    const dirNode = (volatile: boolean): InodeRecord => ({
+      ...rootInode(this.vibe),
+      ino,
+      parent,
+      oid: null,
+      gitMode: null,
+      loaded: true,
+      volatile,
+    });
+    if (inj.scaffold) return { ...dirNode(false), loaded: false };
+    const layer = inj.layer;
+    if (layer.origin === null) return dirNode(!layer.report); // private: empty, writable
+    const st = this.#layerHost.stat(layer.origin);
+    if (!st) return null; // the source vanished after spawn: the layer is simply absent
+    return this.#layerNode(ino, parent, st, {
+      origin: layer.origin,
+      volatile: !layer.report,
+      readOnly: layer.mode === "shared-readonly",
+    });
+  }
+
+  /** EROFS when `n` lies in a shared-readonly layer. */
+  #writable(n: InodeRecord, what: string): void {
+    if (!n.readOnly) return;
+    const path = this.pathOf(n.ino) || "/";
+    throw new VibeError(
+      "EROFS",
+      `Cannot ${what} "${path}": it is in a shared-readonly layer ` +
+        `(set its mode to "copy-on-write" in .vibe/config.json to change it per vibe)`,
+    );
   }
 
   /** Marks directory `ino` and all its ancestors dirty (stops at the first dirty one). */
@@ -298,8 +424,11 @@ export class WorkspaceVfs implements Vfs {
     path: string,
     path2: string | null,
     size: number | null,
-    extra: { kind?: FileKind; mode?: number; prevMode?: number } = {},
+    extra: { kind?: FileKind; mode?: number; prevMode?: number; volatile?: boolean } = {},
   ) {
+    // Volatile nodes (untracked layers) are never journaled: they are no
+    // part of the vibe's work, and `npm install` would add a line per file.
+    if (extra.volatile ?? this.#nodes.get(ino)?.volatile ?? false) return;
     this.meta.appendJournal({
       vibe: this.vibe.id,
       timeMs: Date.now(),
@@ -476,6 +605,7 @@ export class WorkspaceVfs implements Vfs {
 
   async setattr(ino: Ino, a: SetAttr): Promise<Attr> {
     let n = this.node(ino);
+    this.#writable(n, "change");
     const now = nowTimespec();
     if (a.size !== undefined) {
       if (n.kind === "dir") throw new VibeError("EISDIR", `Cannot truncate a directory`);
@@ -559,6 +689,11 @@ export class WorkspaceVfs implements Vfs {
     if (n.kind !== "file") throw new VibeError("EINVAL", `Cannot read a ${n.kind}`);
     if (offset < 0 || length < 0) throw new VibeError("EINVAL", `Invalid read range`);
     if (n.materialized) return this.delta.read(ino, offset, length);
+    if (n.origin !== null) {
+      // The row's size is what stat showed: a root copy that grew since is cut there.
+      const len = Math.max(0, Math.min(length, (n.size ?? 0) - offset));
+      return len === 0 ? new Uint8Array(0) : this.#layerHost.read(n.origin, offset, len);
+    }
     if (!n.oid) return new Uint8Array(0);
     const pending = this.#copyUps.get(ino);
     if (pending) {
@@ -576,7 +711,10 @@ export class WorkspaceVfs implements Vfs {
     if (!p) {
       p = (async () => {
         const oid = n.oid;
-        if (oid) {
+        if (n.origin !== null) {
+          // A layer file: a reflink where the filesystems allow, else a copy.
+          this.delta.cloneFrom(ino, this.#layerHost.pathOf(n.origin));
+        } else if (oid) {
           const file = await this.blobs.filePath(oid);
           if (file) this.delta.copyFrom(ino, file);
           else this.delta.writeWhole(ino, await this.blobs.whole(oid));
@@ -600,6 +738,7 @@ export class WorkspaceVfs implements Vfs {
     let n = this.node(ino);
     if (n.kind === "dir") throw new VibeError("EISDIR", `Cannot write to a directory`);
     if (n.kind !== "file") throw new VibeError("EINVAL", `Cannot write to a ${n.kind}`);
+    this.#writable(n, "write to");
     if (offset < 0 || offset + data.length > MAX_FILE_SIZE) {
       throw new VibeError("EFBIG", `Write beyond the maximum file size`);
     }
@@ -642,6 +781,7 @@ export class WorkspaceVfs implements Vfs {
     if (this.meta.getDirent(vibe, parent, name)) {
       throw new VibeError("EEXIST", `"${name}" exists in "${this.pathOf(parent) || "/"}"`);
     }
+    this.#writable(this.node(parent), `create "${name}" in`);
     this.#charge(0, op === "mkdir" ? 0 : 1);
     const ino = this.#allocIno();
     bytesFirst?.(ino);
@@ -666,6 +806,8 @@ export class WorkspaceVfs implements Vfs {
   }
 
   #fresh(ino: Ino, kind: FileKind, mode: number, caller: Caller, now: Timespec, parent: Ino) {
+    // A new node belongs where it is made: inside a layer it is volatile too.
+    const volatile = this.node(parent).volatile;
     return {
       ino,
       kind,
@@ -682,7 +824,9 @@ export class WorkspaceVfs implements Vfs {
       materialized: kind === "file",
       loaded: kind === "dir",
       dirty: true,
-      volatile: false,
+      volatile,
+      origin: null,
+      readOnly: false,
       target: null,
       parent,
       nextCookie: 1,
@@ -763,6 +907,7 @@ export class WorkspaceVfs implements Vfs {
       );
     }
     const n = this.node(ino);
+    this.#writable(n, "set an extended attribute of");
     const has = this.meta.getXattr(this.vibe.id, ino, name) !== null;
     if (flags.create && has) throw new VibeError("EEXIST", `Extended attribute "${name}" exists`);
     if (flags.replace && !has) throw new VibeError("ENODATA", `No extended attribute "${name}"`);
@@ -784,6 +929,7 @@ export class WorkspaceVfs implements Vfs {
     return settle(() => {
       checkXattrName(name);
       const n = this.node(ino);
+      this.#writable(n, "remove an extended attribute of");
       this.meta.transaction(() => {
         if (!this.meta.removeXattr(this.vibe.id, ino, name)) {
           throw new VibeError("ENODATA", `No extended attribute "${name}"`);
@@ -825,7 +971,9 @@ export class WorkspaceVfs implements Vfs {
     validateName(newName);
     const n = this.node(ino);
     if (n.kind === "dir") throw new VibeError("EPERM", `Cannot hard-link a directory`);
+    this.#writable(n, "link");
     await this.#ensureLoaded(this.#dir(newParent));
+    this.#writable(this.node(newParent), `create "${newName}" in`);
     const vibe = this.vibe.id;
     if (this.meta.getDirent(vibe, newParent, newName)) {
       throw new VibeError("EEXIST", `"${newName}" exists in "${this.pathOf(newParent) || "/"}"`);
@@ -873,6 +1021,8 @@ export class WorkspaceVfs implements Vfs {
     if (!d) throw new VibeError("ENOENT", `No entry "${name}" in "${this.pathOf(parent) || "/"}"`);
     const n = this.node(d.ino);
     if (n.kind === "dir") throw new VibeError("EISDIR", `"${name}" is a directory (use rmdir)`);
+    this.#writable(this.node(parent), `remove "${name}" from`);
+    this.#writable(n, "remove");
     const now = nowTimespec();
     const path = this.#childPath(parent, name);
     this.meta.transaction(() => {
@@ -881,7 +1031,7 @@ export class WorkspaceVfs implements Vfs {
       this.#save({ ...dir, mtime: now, ctime: now });
       this.#dirtyDirs(parent);
       this.#dropLink(this.node(d.ino), now);
-      this.#journal("unlink", d.ino, path, null, null, { kind: n.kind });
+      this.#journal("unlink", d.ino, path, null, null, { kind: n.kind, volatile: n.volatile });
     });
     this.#dropBytesIfGone(n);
   }
@@ -894,6 +1044,8 @@ export class WorkspaceVfs implements Vfs {
     if (!d) throw new VibeError("ENOENT", `No entry "${name}" in "${this.pathOf(parent) || "/"}"`);
     const child = this.node(d.ino);
     if (child.kind !== "dir") throw new VibeError("ENOTDIR", `"${name}" is not a directory`);
+    this.#writable(this.node(parent), `remove "${name}" from`);
+    this.#writable(child, "remove");
     await this.#ensureLoaded(child);
     const now = nowTimespec();
     const path = this.#childPath(parent, name);
@@ -909,7 +1061,7 @@ export class WorkspaceVfs implements Vfs {
       this.#save({ ...dir, nlink: dir.nlink - 1, mtime: now, ctime: now });
       this.#dirtyDirs(parent);
       this.#dropLink(this.node(d.ino), now);
-      this.#journal("rmdir", d.ino, path, null, null);
+      this.#journal("rmdir", d.ino, path, null, null, { volatile: child.volatile });
     });
   }
 
@@ -942,6 +1094,16 @@ export class WorkspaceVfs implements Vfs {
       throw new VibeError("EEXIST", `"${newName}" exists in "${this.pathOf(newParent) || "/"}"`);
     }
     const dstNode = dst ? this.node(dst.ino) : null;
+    this.#writable(this.node(parent), `move "${name}" out of`);
+    this.#writable(srcNode, "move");
+    this.#writable(this.node(newParent), `move "${newName}" into`);
+    if (dstNode) this.#writable(dstNode, "replace");
+    if (flags.exchange && dstNode && dstNode.volatile !== srcNode.volatile) {
+      throw new VibeError(
+        "EXDEV",
+        `Cannot exchange "${name}" and "${newName}": one is in an untracked layer, the other not`,
+      );
+    }
     // A directory may not move below itself (checked for both sides of an exchange).
     if (srcNode.kind === "dir") this.#checkNotBelow(newParent, srcNode.ino);
     if (flags.exchange && dstNode?.kind === "dir") this.#checkNotBelow(parent, dstNode.ino);
@@ -1003,7 +1165,7 @@ export class WorkspaceVfs implements Vfs {
             toPath,
             null,
             null,
-            { kind: dstNode.kind },
+            { kind: dstNode.kind, volatile: dstNode.volatile },
           );
           this.meta.deleteDirent(vibe, newParent, newName);
           if (dstNode.kind === "dir") {
@@ -1026,22 +1188,42 @@ export class WorkspaceVfs implements Vfs {
           this.#save({ ...b, nlink: b.nlink + 1 });
         }
         this.#reparent(this.node(src.ino), newParent, now);
+        // A file moved into or out of a layer takes the volatility of where it
+        // lands (as git would see it: ignored there, or new work here). A
+        // directory keeps its own: flipping a subtree would cost O(subtree).
+        const landed = this.node(newParent).volatile;
+        const moved = this.node(src.ino);
+        if (moved.kind !== "dir" && moved.volatile !== landed) {
+          this.#dirtyNode({ ...moved, volatile: landed, dirty: false });
+        }
       }
       for (const d of new Set([parent, newParent])) {
         const cur = this.node(d);
         this.#save({ ...cur, mtime: now, ctime: now });
         this.#dirtyDirs(d);
       }
-      this.#journal(
-        flags.exchange && dstNode ? "exchange" : "rename",
-        src.ino,
-        fromPath,
-        toPath,
-        null,
-        {
-          kind: srcNode.kind,
-        },
-      );
+      const wasVolatile = srcNode.volatile;
+      const isVolatile = this.node(src.ino).volatile;
+      if (wasVolatile === isVolatile) {
+        this.#journal(
+          flags.exchange && dstNode ? "exchange" : "rename",
+          src.ino,
+          fromPath,
+          toPath,
+          null,
+          { kind: srcNode.kind, volatile: wasVolatile },
+        );
+      } else {
+        // Into a layer: gone from the vibe's work; out of one: new work.
+        this.#journal(
+          isVolatile ? "unlink" : "create",
+          src.ino,
+          isVolatile ? fromPath : toPath,
+          null,
+          null,
+          { kind: srcNode.kind, volatile: false },
+        );
+      }
     });
     if (dstNode && !flags.exchange) this.#dropBytesIfGone(dstNode);
   }
@@ -1109,9 +1291,16 @@ export class WorkspaceVfs implements Vfs {
     return this.meta.listTreeChildren(this.vibe.id, dir.ino);
   }
 
-  /** The whole content of a materialized file. */
+  /** The whole content of a materialized file (of a clean layer file: its host bytes). */
   materializedBytes(ino: Ino): Uint8Array {
+    const n = this.node(ino);
+    if (!n.materialized && n.origin !== null) return this.#layerHost.whole(n.origin);
     return this.delta.read(ino, 0, this.delta.size(ino));
+  }
+
+  /** The vibe's untracked layers, as resolved at spawn. */
+  get layers(): readonly VibeLayerRecord[] {
+    return this.#layers;
   }
 
   /**
@@ -1123,6 +1312,7 @@ export class WorkspaceVfs implements Vfs {
    */
   reset(): void {
     this.delta.close();
+    this.#host?.close();
     this.#nodes.clear();
     this.#lastWriteJournal.clear();
     this.#inoPool = { next: 0, end: 0 };
@@ -1131,6 +1321,7 @@ export class WorkspaceVfs implements Vfs {
   /** Releases caches and open files. The vibe's data stays on disk. */
   close(): void {
     this.delta.close();
+    this.#host?.close();
     this.#nodes.clear();
   }
 }
