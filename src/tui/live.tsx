@@ -32,6 +32,9 @@ export async function runLive(cwd: string): Promise<void> {
     await collector.refresh();
     const app = (s: DashSnapshot) => <DashApp snapshot={s} handlers={handlers} />;
     instance = render(app(collector.snapshot()), {
+      // runDash checked for a terminal; Ink would otherwise draw nothing
+      // (only a last frame at exit) wherever a CI variable is set.
+      interactive: true,
       alternateScreen: true,
       incrementalRendering: true,
       exitOnCtrlC: true,
