@@ -2,14 +2,13 @@
  * What the dashboard can do to a vibe, each after the user confirmed it:
  * promote and commit run the same operations as `vibe promote` / `vibe
  * commit` (through the daemon when it runs); drop deletes refs/vibes/<id>
- * with git's ref-lock protocol, compare-and-swap on the value the user saw.
+ * with git's ref-lock protocol, compare-and-swap on the value the user saw
+ * (`dropPromotion`).
  * Each returns one line for the status bar; failures throw VibeError.
  */
-import { VibeError } from "../errors.ts";
 import { runOp } from "../service/client.ts";
 import type { CommitResult } from "../project/commit.ts";
 import type { PromoteResult } from "../project/promote.ts";
-import type { Project } from "../project/project.ts";
 
 const short = (oid: string) => oid.slice(0, 12);
 
@@ -26,28 +25,10 @@ export async function commitAction(cwd: string, id: string): Promise<string> {
 }
 
 /**
- * Deletes refs/vibes/<id> if it still holds `expected`, and marks the vibe
- * unpromoted when its record named that commit.
+ * Deletes refs/vibes/<id> if it still holds `expected` (the value the user
+ * saw), through the same operation as the other actions.
  */
-export async function dropAction(project: Project, id: string, expected: string): Promise<string> {
-  const ref = `refs/vibes/${id}`;
-  project.reader.refresh();
-  const cur = await project.reader.resolveRef(ref);
-  if (cur !== expected) {
-    throw new VibeError(
-      "CONFLICT",
-      `Cannot drop "${ref}": it moved to ${cur ? short(cur) : "nothing"} meanwhile (look again)`,
-    );
-  }
-  await (await project.writer()).deleteRef(ref, expected);
-  const v = project.meta.getVibe(id);
-  if (v && v.promotedCommit === expected) {
-    project.meta.updateVibe(id, {
-      state: "active",
-      promotedCommit: null,
-      promotedMs: null,
-      promotedSeq: null,
-    });
-  }
-  return `Dropped ${ref} (was ${short(expected)}).`;
+export async function dropAction(cwd: string, id: string, expected: string): Promise<string> {
+  const r = await runOp(cwd, "drop", { id, expected }) as { ref: string };
+  return `Dropped ${r.ref} (was ${short(expected)}).`;
 }

@@ -150,8 +150,9 @@ export class DashCollector {
       }
     }
 
+    const lastSeqs = meta.lastJournalSeqs();
     for (const t of this.#tracks.values()) {
-      const seq = meta.lastJournalSeq(t.record.id);
+      const seq = lastSeqs.get(t.record.id) ?? 0;
       if (seq > t.journal.lastSeq) {
         try {
           await t.journal.pull(meta, seq, (p) => this.#baseSize(t, p));

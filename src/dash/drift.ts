@@ -20,7 +20,7 @@ import { encodeTree, hashObject } from "../git/object_hash.ts";
 import type { TreeEntry } from "../git/object_store.ts";
 import type { MetaStore, TreeNodeRecord, VibeRecord } from "../meta/meta_store.ts";
 import { buildTree, type ObjectSink, type PathChange } from "../project/tree_build.ts";
-import type { TreeSource, WorkspaceVfs } from "../vfs/workspace_vfs.ts";
+import type { TreeSource } from "../vfs/workspace_vfs.ts";
 import { MAX_DIFF_BYTES } from "./lines.ts";
 
 export interface Drift {
@@ -171,7 +171,7 @@ export async function computeDrift(
     writeTree: (entries) => Promise.resolve(hashObject("tree", encodeTree(entries))),
   };
   // buildTree reads only vibe, node, treeChildren and materializedBytes.
-  const built = await buildTree(view as unknown as WorkspaceVfs, sink, trees);
+  const built = await buildTree(view, sink, trees);
   const kept = new Map<Oid, Uint8Array>();
   for (const c of built.changes) {
     const b = c.newOid ? contents.get(c.newOid) : undefined;

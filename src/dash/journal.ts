@@ -34,22 +34,14 @@ export class JournalTrack {
 
   /**
    * Reads the entries after the last seen one, up to `currentSeq` (the
-   * vibe's last seq). On the first call only the last MAX_EVENTS are read:
-   * the window of global sequence numbers doubles until it holds them.
+   * vibe's last seq). On the first call only the last MAX_EVENTS are read.
    * Returns how many entries were new.
    */
   async pull(meta: MetaStore, currentSeq: number, baseSize: BaseSize): Promise<number> {
     if (currentSeq <= this.lastSeq) return 0;
     let entries: JournalEntry[];
     if (this.lastSeq === 0) {
-      let span = 512;
-      for (;;) {
-        const from = Math.max(0, currentSeq - span);
-        entries = readAll(meta, this.vibe, from);
-        if (entries.length >= MAX_EVENTS || from === 0) break;
-        span *= 4;
-      }
-      entries = entries.slice(-MAX_EVENTS);
+      entries = meta.tailJournal(this.vibe, MAX_EVENTS);
     } else {
       entries = readAll(meta, this.vibe, this.lastSeq);
     }

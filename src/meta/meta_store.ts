@@ -322,6 +322,10 @@ export interface MetaStore {
   readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[];
   /** Last journal sequence number of a vibe (0 when none). */
   lastJournalSeq(vibe: string): number;
+  /** Every vibe's last journal sequence number, in one query. */
+  lastJournalSeqs(): Map<string, number>;
+  /** The last `n` journal entries of a vibe, oldest first. */
+  tailJournal(vibe: string, n: number): JournalEntry[];
 
   /**
    * Takes a named lock row (owner string, pid) if it is free or its holder

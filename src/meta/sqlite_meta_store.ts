@@ -803,10 +803,27 @@ export class SqliteMetaStore implements MetaStore {
       prefix,
     ) as Row[]).map((r) => ({ key: str(r["key"]), value: str(r["value"]) }));
   }
+  lastJournalSeqs(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (
+      const r of this.#st("SELECT vibe, MAX(seq) AS s FROM journal GROUP BY vibe").all() as Row[]
+    ) {
+      out.set(str(r["vibe"]), num(r["s"]));
+    }
+    return out;
+  }
+  tailJournal(vibe: string, n: number): JournalEntry[] {
+    return (this.#st(
+      "SELECT * FROM (SELECT * FROM journal WHERE vibe = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+    ).all(vibe, n) as Row[]).map((r) => this.#journalEntry(r));
+  }
   readJournal(vibe: string, afterSeq: number, limit: number): JournalEntry[] {
     return (this.#st(
       "SELECT * FROM journal WHERE vibe = ? AND seq > ? ORDER BY seq LIMIT ?",
-    ).all(vibe, afterSeq, limit) as Row[]).map((r) => ({
+    ).all(vibe, afterSeq, limit) as Row[]).map((r) => this.#journalEntry(r));
+  }
+  #journalEntry(r: Row): JournalEntry {
+    return ({
       seq: num(r["seq"]),
       vibe: str(r["vibe"]),
       timeMs: num(r["time_ms"]),
@@ -818,7 +835,7 @@ export class SqliteMetaStore implements MetaStore {
       kind: strOrNull(r["kind"]) as FileKind | null,
       mode: numOrNull(r["mode"]),
       prevMode: numOrNull(r["prev_mode"]),
-    }));
+    });
   }
   lastJournalSeq(vibe: string): number {
     const r = this.#st("SELECT MAX(seq) AS s FROM journal WHERE vibe = ?").get(vibe) as Row;

@@ -92,3 +92,38 @@ export async function promoteVibe(
     replaced: old,
   };
 }
+
+/**
+ * Deletes refs/vibes/<id> if it still holds `expected` (git's ref-lock
+ * protocol, compare-and-swap: a ref that moved meanwhile is a CONFLICT),
+ * and marks the vibe unpromoted when its record named that commit. The
+ * ref may outlive its vibe (after a commit): it can still be dropped.
+ */
+export async function dropPromotion(
+  project: Project,
+  id: string,
+  expected: Oid,
+): Promise<{ ref: string; dropped: Oid }> {
+  const ref = vibeRef(id);
+  project.reader.refresh();
+  const cur = await project.reader.resolveRef(ref);
+  if (cur !== expected) {
+    throw new VibeError(
+      "CONFLICT",
+      `Cannot drop "${ref}": it is ${cur ? cur.slice(0, 12) : "gone"}, not ${
+        expected.slice(0, 12)
+      } (look again)`,
+    );
+  }
+  await (await project.writer()).deleteRef(ref, expected);
+  const v = project.meta.getVibe(id);
+  if (v && v.promotedCommit === expected) {
+    project.meta.updateVibe(id, {
+      state: "active",
+      promotedCommit: null,
+      promotedMs: null,
+      promotedSeq: null,
+    });
+  }
+  return { ref, dropped: expected };
+}

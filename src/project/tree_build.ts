@@ -47,8 +47,11 @@ const encoder = new TextEncoder();
 const isTree = (mode: number) => mode === GIT_MODE.TREE;
 
 /** Builds the vibe's current root tree into `sink` and lists changes against the base. */
+/** What the walk reads of a workspace (the dashboard passes a read-only view). */
+export type TreeView = Pick<WorkspaceVfs, "vibe" | "node" | "treeChildren" | "materializedBytes">;
+
 export async function buildTree(
-  ws: WorkspaceVfs,
+  ws: TreeView,
   sink: ObjectSink,
   trees: TreeSource,
 ): Promise<BuildResult> {
@@ -68,7 +71,7 @@ export async function buildTree(
 }
 
 interface Ctx {
-  ws: WorkspaceVfs;
+  ws: TreeView;
   sink: ObjectSink;
   trees: TreeSource;
   changes: PathChange[];

@@ -173,6 +173,11 @@ export const OPS: Record<string, Op> = {
     return Promise.resolve({ id, quota, own, usage: project.meta.quotaUsage(id) });
   },
 
+  async drop(project, p) {
+    const { dropPromotion } = await import("../project/promote.ts");
+    return await dropPromotion(project, str(p, "id"), str(p, "expected"));
+  },
+
   async fork(project, p) {
     const { forkVibe } = await import("../project/snapshot.ts");
     return forkVibe(project, str(p, "src"), str(p, "dst"));

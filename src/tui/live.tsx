@@ -20,7 +20,7 @@ export async function runLive(cwd: string): Promise<void> {
       try {
         if (kind === "promote") return await promoteAction(cwd, id);
         if (kind === "commit") return await commitAction(cwd, id);
-        return await dropAction(collector.project, id, commit ?? "");
+        return await dropAction(cwd, id, commit ?? "");
       } finally {
         collector.poke();
       }
