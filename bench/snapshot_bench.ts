@@ -10,8 +10,9 @@
  * allocation (`btrfs filesystem df`), `df` elsewhere; it includes the
  * metadata.db WAL (and, on xfs, inode chunks) and btrfs frees extents of
  * earlier writes lazily, so it is noisy: ~0 means "well below the
- * snapshot's apparent bytes". "Own data" is exact where the filesystem can
- * tell (btrfs exclusive bytes of the snapshot's files).
+ * snapshot's apparent bytes". "Own data" counts the snapshot's files that
+ * are not hard links of the vibe's delta files (on reflink filesystems
+ * they all are: the delta store unshares a file by reflink before writing).
  */
 import { loopFsUnavailable, sh, withLoopFs } from "../tests/helpers/loop_fs.ts";
 import { initProject } from "../src/project/init.ts";
@@ -36,11 +37,7 @@ export interface SnapshotFigures {
   /** Median of 3 snapshots of the same state. */
   snapshotMs: number;
   snapshotExtraBytes: number;
-  /**
-   * Data the first snapshot's files own, not shared with the delta: btrfs
-   * `filesystem du` exclusive bytes; the bytes copied elsewhere (null on xfs,
-   * which has no cheap per-directory figure).
-   */
+  /** Bytes of the first snapshot's files that are not the vibe's own files (hard links). */
   snapshotOwnBytes: number | null;
   bytesCopied: number;
   /** Median of 3 restores, each after rewriting 10% of the files. */
@@ -106,13 +103,15 @@ async function measure(
     const snaps = [];
     for (let k = 0; k < 3; k++) snaps.push(snapshotVibe(project, "b", `s${k}`));
     const afterSnap = await usedBytes(fs, root);
-    let own: number | null = snaps[0]!.bytesCopied;
-    if (fs === "btrfs") {
-      const du =
-        (await sh("btrfs", "filesystem", "du", "-s", "--raw", snapshotDir(project, "b", "s0")))
-          .trim().split("\n");
-      own = Number(du[du.length - 1]!.trim().split(/\s+/)[1]);
-    } else if (fs === "xfs") own = null;
+    // Bytes of the first snapshot not shared with the vibe: a file that is a
+    // hard link of its delta file (reflink filesystems) owns nothing.
+    let own = 0;
+    const sdir = snapshotDir(project, "b", "s0");
+    for (const e of Deno.readDirSync(sdir)) {
+      const a = Deno.statSync(`${sdir}/${e.name}`);
+      const b = Deno.statSync(`${project.sessionDir("b")}/delta/${e.name}`);
+      if (a.ino !== b.ino) own += a.size;
+    }
     const restores: number[] = [];
     let restoreExtra = 0;
     for (let k = 0; k < 3; k++) {

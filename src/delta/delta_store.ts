@@ -17,6 +17,8 @@ const MAX_OPEN_FILES = 128;
 export class DeltaStore {
   readonly dir: string;
   #open = new Map<Ino, Deno.FsFile>();
+  /** Inodes whose file is known to be this vibe's alone (not hard-linked). */
+  #own = new Set<Ino>();
 
   /** `sessionDir` is `.vibe/sessions/<id>`; its `delta/` is created when missing. */
   constructor(sessionDir: string) {
@@ -145,8 +147,47 @@ export class DeltaStore {
     return got === n ? buf : buf.subarray(0, got);
   }
 
+  /**
+   * The file of `ino`, ready to change in place. A delta file may be a hard
+   * link shared with a snapshot or a fork (they link instead of copying);
+   * such a file is never written in place: it is first replaced by a clone
+   * of itself (a reflink where the filesystem can, else a copy), which is
+   * this vibe's alone. The check is one fstat per file per open.
+   */
+  #writable(ino: Ino): Deno.FsFile {
+    if (this.#own.has(ino)) return this.#file(ino);
+    let f = this.#file(ino);
+    const nlink = f.statSync().nlink;
+    if (nlink !== null && nlink > 1) {
+      this.#forget(ino);
+      const path = this.pathOf(ino);
+      const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+      try {
+        cloneFile(path, tmp);
+        Deno.renameSync(tmp, path);
+      } catch (e) {
+        try {
+          Deno.removeSync(tmp);
+        } catch { /* nothing to clean */ }
+        if (e instanceof VibeError) throw e;
+        throw ioError("unshare", ino, e);
+      }
+      f = this.#file(ino);
+    }
+    this.#own.add(ino);
+    return f;
+  }
+
+  /**
+   * Forgets which files are known to be unshared: call after hard-linking
+   * this store's files elsewhere (a snapshot, a fork), before any write.
+   */
+  forgetOwnership(): void {
+    this.#own.clear();
+  }
+
   write(ino: Ino, offset: number, data: Uint8Array): number {
-    const f = this.#file(ino);
+    const f = this.#writable(ino);
     f.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
     while (done < data.length) done += f.writeSync(data.subarray(done));
@@ -154,7 +195,7 @@ export class DeltaStore {
   }
 
   truncate(ino: Ino, size: number): void {
-    this.#file(ino).truncateSync(size);
+    this.#writable(ino).truncateSync(size);
   }
 
   fsync(ino: Ino, dataOnly: boolean): void {
@@ -198,6 +239,7 @@ export class DeltaStore {
   }
 
   #forget(ino: Ino): void {
+    this.#own.delete(ino);
     const f = this.#open.get(ino);
     if (f) {
       this.#open.delete(ino);
@@ -208,6 +250,7 @@ export class DeltaStore {
   close(): void {
     for (const f of this.#open.values()) f.close();
     this.#open.clear();
+    this.#own.clear();
   }
 }
 
