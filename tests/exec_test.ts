@@ -347,6 +347,7 @@ Deno.test({
       const ls = JSON.parse(await vibeOk(repo, "ls", "--json")) as { id: string }[];
       assert.ok(!ls.some((v) => v.id === eph.env.vibe), "the ephemeral vibe is gone");
       assert.ok(!mountPoints().includes(eph.env.mount), "and unmounted");
+      await assert.rejects(Deno.stat(eph.env.mount), Deno.errors.NotFound, "its mount point too");
       const kept = await execJson(
         repo,
         "--ephemeral",

@@ -36,6 +36,17 @@ interface Mounted {
   transport: Transport;
   mount: MountHandle;
   mountedMs: number;
+  /** The mount point did not exist before: it is removed (when empty) at unmount. */
+  madeDir: boolean;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Which transport `auto` (or a recorded one) means on this machine, or why none works. */
@@ -255,6 +266,7 @@ export class Daemon implements OpHost {
         `Cannot mount "${id}" at "${path}": something else is mounted there (unmount it or pick --mount <path>)`,
       );
     }
+    const madeDir = !exists(path);
     const info = await this.serveNfs(id, 0, NFS_HOST, true);
     try {
       await mountNfs(info.exportPath, info.port, path);
@@ -274,7 +286,14 @@ export class Daemon implements OpHost {
       invalidateEntry: () => Promise.resolve(),
       closed: new Promise<void>((r) => (closed = r)),
     };
-    const m: Mounted = { id, path, transport: "nfs", mount: handle, mountedMs: Date.now() };
+    const m: Mounted = {
+      id,
+      path,
+      transport: "nfs",
+      mount: handle,
+      mountedMs: Date.now(),
+      madeDir,
+    };
     this.#mounts.set(id, m);
     this.project.meta.updateVibe(id, { mountPath: path, transport: "nfs" });
     return m;
@@ -291,6 +310,7 @@ export class Daemon implements OpHost {
         `Cannot mount "${id}" at "${path}": something else is mounted there (unmount it or pick --mount <path>)`,
       );
     }
+    const madeDir = !exists(path);
     const ws = this.project.workspace(id);
     let mount: FuseMount;
     try {
@@ -315,7 +335,7 @@ export class Daemon implements OpHost {
       this.project.closeWorkspace(id);
       throw e;
     }
-    const m: Mounted = { id, path, transport: "fuse", mount, mountedMs: Date.now() };
+    const m: Mounted = { id, path, transport: "fuse", mount, mountedMs: Date.now(), madeDir };
     this.#mounts.set(id, m);
     this.project.meta.updateVibe(id, { mountPath: path, transport: "fuse" });
     mount.closed.then(() => {
@@ -404,6 +424,11 @@ export class Daemon implements OpHost {
     this.#mounts.delete(id);
     await m.mount.unmount();
     if (m.transport === "nfs") await this.unserveNfs(id);
+    if (m.madeDir) {
+      try {
+        Deno.removeSync(m.path); // only when empty: never anything else
+      } catch { /* not empty, or gone */ }
+    }
     this.project.closeWorkspace(id);
     if (!keepRecord && this.project.meta.getVibe(id)) {
       this.project.meta.updateVibe(id, { mountPath: null, transport: null });
