@@ -267,7 +267,7 @@ export function prepareSnapshot(project: Project, id: string, name: string): Pre
   try {
     tally = shareAll(
       state.materialized.map((n) => ({ src: `${delta}/${n.ino}`, dst: `${dir}/${n.ino}` })),
-      dir,
+      delta, // same filesystem as `dir`; its probe is cached
       `Cannot snapshot "${id}"`,
     );
   } catch (e) {
