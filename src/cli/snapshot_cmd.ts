@@ -31,7 +31,7 @@ export function formatBytes(n: number): string {
 function howStored(r: { method: string; files: number; bytesCopied: number }): string {
   if (r.files === 0) return "(no file bytes to keep)";
   return r.method === "reflink"
-    ? "reflinked, no data copied"
+    ? "shared with the vibe, no data copied (hard links; a file is reflinked before it is next written)"
     : `copied ${formatBytes(r.bytesCopied)} (this filesystem cannot reflink)`;
 }
 
@@ -88,7 +88,9 @@ export async function runSnapshots(
       plural(r.changedPaths, "path"),
       String(r.files),
       formatBytes(r.bytes),
-      r.method === "reflink" ? "shared (reflink)" : `own copy (${formatBytes(r.bytesCopied)})`,
+      r.method === "reflink"
+        ? "shared (copy-on-write)"
+        : `own copy (${formatBytes(r.bytesCopied)})`,
     ]),
   ]));
 }
