@@ -527,5 +527,15 @@ Deno.test("layers (CLI): cache add/ls/rm, spawn from a cache entry, errors with 
     assert.equal(st.layers[0].origin, `cache:${added.digest}`);
     assert.match(await vibeOk(dir, "cache", "rm", "deps"), /stays while vibes x3 use it/);
     assert.match(await vibeOk(dir, "cache", "ls"), /The cache is empty/);
+    // Once no vibe uses it, gc removes the stored tree (after a grace period).
+    const stored = `${dir}/.vibe/cache/store/${added.digest}`;
+    await vibeOk(dir, "destroy", "x3");
+    let gc = JSON.parse(await vibeOk(dir, "gc", "--json"));
+    assert.deepEqual(gc.cacheEntriesRemoved, [], "too young: an add may still be naming it");
+    const old = new Date(Date.now() - 2 * 3600_000);
+    Deno.utimeSync(stored, old, old);
+    gc = JSON.parse(await vibeOk(dir, "gc", "--json"));
+    assert.deepEqual(gc.cacheEntriesRemoved, [added.digest]);
+    await assert.rejects(Deno.stat(stored), Deno.errors.NotFound);
   });
 });

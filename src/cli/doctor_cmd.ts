@@ -35,6 +35,9 @@ export async function runGc(cwd: string, opts: { json?: boolean }): Promise<void
       `half-made snapshot dirs removed: ${r.snapshotDirsRemoved}`,
       `scratch objects removed: ${r.scratchRemoved ? "yes" : "none"}`,
       `dead locks cleared: ${r.locksCleared}`,
+      `unused cache entries removed: ${
+        r.cacheEntriesRemoved.length ? r.cacheEntriesRemoved.join(", ") : "none"
+      }`,
     ].join("\n"),
   );
 }

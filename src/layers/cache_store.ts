@@ -281,3 +281,42 @@ export function removeCacheEntry(meta: MetaStore, vibeDir: string, name: string)
   if (removedData) removeTree(`${cacheStoreDir(vibeDir)}/${e.digest}`);
   return { name, digest: e.digest, removedData, usedBy };
 }
+
+/** Store entries younger than this are left alone by gc (an add may be between its rename and its name). */
+export const PRUNE_GRACE_MS = 3600_000;
+
+/**
+ * Removes stored trees no name points to and no vibe's layer uses, and
+ * leftovers of interrupted adds (`.tmp-*`), older than PRUNE_GRACE_MS.
+ * Returns what it removed (digests, and temp directory names).
+ */
+export function pruneCacheStore(meta: MetaStore, vibeDir: string, nowMs = Date.now()): string[] {
+  const store = cacheStoreDir(vibeDir);
+  const named = new Set(listCacheEntries(meta).map((e) => e.digest));
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(store)];
+  } catch {
+    return removed; // no store yet
+  }
+  for (const e of entries) {
+    if (!e.isDirectory) continue;
+    const path = `${store}/${e.name}`;
+    let mtime = nowMs;
+    try {
+      mtime = Deno.statSync(path).mtime?.getTime() ?? nowMs;
+    } catch {
+      continue;
+    }
+    if (nowMs - mtime < PRUNE_GRACE_MS) continue;
+    const leftover = e.name.startsWith(".tmp-");
+    if (!leftover && !/^[0-9a-f]{64}$/.test(e.name)) continue; // not ours
+    if (!leftover && (named.has(e.name) || meta.vibesUsingOrigin(`cache:${e.name}`).length > 0)) {
+      continue;
+    }
+    removeTree(path);
+    removed.push(e.name);
+  }
+  return removed;
+}

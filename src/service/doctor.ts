@@ -211,6 +211,8 @@ export interface GcReport {
   snapshotDirsRemoved: number;
   scratchRemoved: boolean;
   locksCleared: number;
+  /** Cache store entries no name or vibe used any more (and interrupted adds). */
+  cacheEntriesRemoved: string[];
 }
 
 /** Cleans what crashes leave behind; never touches a vibe a live process holds. */
@@ -222,6 +224,7 @@ export async function gc(cwd: string): Promise<GcReport> {
     snapshotDirsRemoved: 0,
     scratchRemoved: false,
     locksCleared: 0,
+    cacheEntriesRemoved: [],
   };
   for (const m of vibeMounts()) {
     if (isMounted(m.mountpoint) && (await clearStaleMount(m.mountpoint))) {
@@ -256,6 +259,8 @@ export async function gc(cwd: string): Promise<GcReport> {
         project.meta.unlock(`vibe:${id}`, `gc:${Deno.pid}`);
       }
     }
+    const { pruneCacheStore } = await import("../layers/cache_store.ts");
+    report.cacheEntriesRemoved = pruneCacheStore(project.meta, project.vibeDir);
     const scratch = `${project.vibeDir}/scratch`;
     if (exists(scratch)) {
       await Deno.remove(scratch, { recursive: true });
