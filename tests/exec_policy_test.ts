@@ -144,7 +144,7 @@ Deno.test("policy: the decisive command and its reason are named", () => {
   assert.equal(d.action, "deny");
   assert.match(
     d.reason,
-    /"touch x": sudo runs a command as another user \(host-escape-risk → deny by default\)/,
+    /"sudo touch x": sudo runs a command as another user \(host-escape-risk → deny by default\)/,
   );
   assert.equal(d.commands.length, 2);
   assert.equal(d.commands[0]!.action, "allow");

@@ -60,7 +60,10 @@ export interface ValidatedPolicy {
 }
 
 export interface CommandDecision {
+  /** argv after unwrapping (what rules and explanations name). */
   text: string;
+  /** As written, wrappers and assignments included. */
+  written: string;
   categories: Category[];
   action: Action;
   /** The rule that decided, as written. */
@@ -216,6 +219,7 @@ export function decide(
     if (rule) {
       return {
         text: cmd.text,
+        written: cmd.fullText,
         categories: cmd.categories,
         action: rule.action,
         rule: { index: rule.index, match: rule.match },
@@ -227,6 +231,7 @@ export function decide(
     for (const cat of cmd.categories) action = stricter(action, policy.categories[cat]);
     return {
       text: cmd.text,
+      written: cmd.fullText,
       categories: cmd.categories,
       action,
       reasons: cmd.reasons,
@@ -265,7 +270,7 @@ export function decide(
           policy.overridden.includes(cat) ? " by project setting" : " by default"
         })`
         : "";
-      reason = `"${decider.text}": ${detail}${how}`;
+      reason = `"${decider.written || decider.text}": ${detail}${how}`;
     }
   }
   return { action, categories: c.categories, reason, commands, parsed: true };
