@@ -4,8 +4,10 @@
  * no data block is written. libc is opened lazily, on the first clone.
  * Wrappers return an errno name instead of throwing.
  *
- * Own symbol table (not libc_linux.ts) so this file stays self-contained.
+ * Own symbol table (not libc_linux.ts): the ioctl forms differ; errno
+ * names come from the one table in errno_linux.ts.
  */
+import { errnoName } from "./errno_linux.ts";
 
 /** `_IOW(0x94, 9, int)` from <linux/fs.h>. */
 export const FICLONE = 0x40049409n;
@@ -37,34 +39,9 @@ function libc(): Deno.DynamicLibrary<typeof SYMBOLS> {
   return lib;
 }
 
-/** Linux errno numbers → names, for the values these calls can yield. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  5: "EIO",
-  9: "EBADF",
-  12: "ENOMEM",
-  13: "EACCES",
-  17: "EEXIST",
-  18: "EXDEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  24: "EMFILE",
-  25: "ENOTTY",
-  26: "ETXTBSY",
-  27: "EFBIG",
-  28: "ENOSPC",
-  30: "EROFS",
-  38: "ENOSYS",
-  95: "EOPNOTSUPP",
-  122: "EDQUOT",
-};
-
-function errnoName(): string {
+function lastErrno(): string {
   const p = libc().symbols.__errno_location();
-  const n = p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
-  return ERRNO_NAMES[n] ?? `errno ${n}`;
+  return errnoName(p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0));
 }
 
 const cstr = (s: string) => new TextEncoder().encode(s + "\0");
@@ -78,12 +55,12 @@ const cstr = (s: string) => new TextEncoder().encode(s + "\0");
 export function ficlone(src: string, dst: string): string | null {
   const sym = libc().symbols;
   const s = sym.open(cstr(src), O_RDONLY | O_CLOEXEC, 0);
-  if (s < 0) return errnoName();
+  if (s < 0) return lastErrno();
   try {
     const d = sym.open(cstr(dst), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644);
-    if (d < 0) return errnoName();
+    if (d < 0) return lastErrno();
     try {
-      return sym.ioctl(d, FICLONE, s) === 0 ? null : errnoName();
+      return sym.ioctl(d, FICLONE, s) === 0 ? null : lastErrno();
     } finally {
       sym.close(d);
     }

@@ -11,40 +11,12 @@
  * Failures reject with `PosixError`, whose `code` is the errno name — the
  * same `code` property Deno's own fs errors carry, so `errCode` reads both.
  */
-
-/** Linux errno numbers (asm-generic, shared by x86_64 and aarch64) to names. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  5: "EIO",
-  9: "EBADF",
-  12: "ENOMEM",
-  13: "EACCES",
-  16: "EBUSY",
-  17: "EEXIST",
-  18: "EXDEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  24: "EMFILE",
-  27: "EFBIG",
-  28: "ENOSPC",
-  30: "EROFS",
-  31: "EMLINK",
-  34: "ERANGE",
-  36: "ENAMETOOLONG",
-  38: "ENOSYS",
-  39: "ENOTEMPTY",
-  40: "ELOOP",
-  61: "ENODATA",
-  95: "EOPNOTSUPP",
-  116: "ESTALE",
-};
+import { errnoName } from "../../ffi/errno_linux.ts";
 
 /** A failed libc call: `code` is the errno name (e.g. "ENOENT"). */
 export class PosixError extends Error {
   constructor(readonly call: string, readonly errno: number, readonly path: string) {
-    const code = ERRNO_NAMES[errno] ?? `E#${errno}`;
+    const code = errnoName(errno);
     super(`${call} "${path}" failed: ${code} (errno ${errno})`);
     this.code = code;
   }
@@ -60,7 +32,7 @@ export function errCode(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === "string" && code !== "") return code;
   const m = /\(os error (\d+)\)/.exec(String((e as Error)?.message ?? e));
-  if (m) return ERRNO_NAMES[Number(m[1])] ?? `E#${m[1]}`;
+  if (m) return errnoName(Number(m[1]));
   return "?" + String((e as Error)?.name ?? typeof e);
 }
 
