@@ -6,9 +6,9 @@
  * and the CLI's static import graph never reaches React.
  */
 import assert from "node:assert/strict";
-import { git, makeRepo, SAMPLE_FILES, useTestIdentity } from "./helpers/repo.ts";
+import { withInitProject } from "./helpers/project.ts";
+import { git, useTestIdentity } from "./helpers/repo.ts";
 import { vibe as runVibe } from "./helpers/vibe_cli.ts";
-import { initProject } from "../src/project/init.ts";
 import { Project } from "../src/project/project.ts";
 import { spawnVibe, vibeStatus } from "../src/project/lifecycle.ts";
 import { promoteVibe } from "../src/project/promote.ts";
@@ -22,18 +22,7 @@ useTestIdentity();
 const me = { uid: 0, gid: 0 };
 const README = "# Sample\n\nline 3\nline 4\nline 5\n";
 
-async function withProject(fn: (dir: string, project: Project) => Promise<void>): Promise<void> {
-  const dir = await makeRepo(SAMPLE_FILES);
-  let project: Project | null = null;
-  try {
-    await initProject(dir);
-    project = await Project.open(dir);
-    await fn(dir, project);
-  } finally {
-    project?.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withProject = (fn: (dir: string, project: Project) => Promise<void>) => withInitProject(fn);
 
 async function snap(dir: string): Promise<DashSnapshot> {
   return await collectOnce(dir);

@@ -4,8 +4,7 @@
  * tree is scanned; every case is checked against what was done.
  */
 import assert from "node:assert/strict";
-import { makeRepo, SAMPLE_FILES } from "./helpers/repo.ts";
-import { initProject } from "../src/project/init.ts";
+import { withInitProject } from "./helpers/project.ts";
 import { Project } from "../src/project/project.ts";
 import { spawnVibe } from "../src/project/lifecycle.ts";
 import { foldJournal } from "../src/exec/changes.ts";
@@ -15,20 +14,11 @@ import { ROOT_INO } from "../src/vfs/vfs.ts";
 
 const me = { uid: 0, gid: 0 };
 
-async function withWorkspace(fn: (ws: WorkspaceVfs, project: Project) => Promise<void>) {
-  const dir = await makeRepo(SAMPLE_FILES);
-  try {
-    await initProject(dir);
-    const project = await Project.open(dir);
-    try {
-      await spawnVibe(project, "c1");
-      await fn(project.workspace("c1"), project);
-    } finally {
-      project.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function withWorkspace(fn: (ws: WorkspaceVfs, project: Project) => Promise<void>) {
+  return withInitProject(async (_dir, project) => {
+    await spawnVibe(project, "c1");
+    await fn(project.workspace("c1"), project);
+  });
 }
 
 function report(project: Project, seq: number) {

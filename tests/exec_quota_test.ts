@@ -5,8 +5,7 @@
  * before anything is refused.
  */
 import assert from "node:assert/strict";
-import { makeRepo, SAMPLE_FILES } from "./helpers/repo.ts";
-import { initProject } from "../src/project/init.ts";
+import { expectCode, withInitProject } from "./helpers/project.ts";
 import { Project } from "../src/project/project.ts";
 import { spawnVibe, vibeStatus } from "../src/project/lifecycle.ts";
 import { readText, removePath, resolvePath, writeFile } from "../src/vfs/path_ops.ts";
@@ -15,31 +14,8 @@ import { loadConfig, parseSize } from "../src/project/config.ts";
 
 const me = { uid: 0, gid: 0 };
 
-async function expectCode(p: Promise<unknown>, code: string): Promise<VibeError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VibeError, `expected VibeError ${code}, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
-
-async function withProject(fn: (project: Project, dir: string) => Promise<void>) {
-  const dir = await makeRepo(SAMPLE_FILES);
-  try {
-    await initProject(dir);
-    const project = await Project.open(dir);
-    try {
-      await fn(project, dir);
-    } finally {
-      project.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withProject = (fn: (project: Project, dir: string) => Promise<void>) =>
+  withInitProject((dir, project) => fn(project, dir));
 
 Deno.test("quota: bytes limit stops a runaway writer with EDQUOT, nothing else lost", async () => {
   await withProject(async (project) => {

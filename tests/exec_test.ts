@@ -6,25 +6,15 @@
  * concurrent execs. Every test stops its daemon and detaches its mounts.
  */
 import assert from "node:assert/strict";
-import { git, makeRepo, SAMPLE_FILES } from "./helpers/repo.ts";
-import { cleanupDaemon, fuseUnavailable, mountPoints, vibe, vibeOk } from "./helpers/vibe_cli.ts";
+import { git, SAMPLE_FILES } from "./helpers/repo.ts";
+import { fuseUnavailable, mountPoints, vibe, vibeOk, withCliProject } from "./helpers/vibe_cli.ts";
 
 const skip = fuseUnavailable();
 const ignore = skip !== null;
 if (skip) console.warn(`exec_test: skipped: ${skip}`);
 
-async function withProject(fn: (repo: string, mnt: string) => Promise<void>): Promise<void> {
-  const repo = await makeRepo(SAMPLE_FILES);
-  const mnt = await Deno.makeTempDir({ prefix: "vibe-exec-mnt-" });
-  try {
-    await vibeOk(repo, "init");
-    await fn(repo, mnt);
-  } finally {
-    await cleanupDaemon(repo, mnt);
-    await Deno.remove(repo, { recursive: true }).catch(() => {});
-    await Deno.remove(mnt, { recursive: true }).catch(() => {});
-  }
-}
+const withProject = (fn: (repo: string, mnt: string) => Promise<void>) =>
+  withCliProject("vibe-exec-mnt-", fn);
 
 interface Env {
   schema: string;

@@ -7,8 +7,8 @@
  * layers_fuse_test.ts.
  */
 import assert from "node:assert/strict";
-import { git, makeRepo, SAMPLE_FILES, useTestIdentity, writeFiles } from "./helpers/repo.ts";
-import { initProject } from "../src/project/init.ts";
+import { expectCode, withInitProject } from "./helpers/project.ts";
+import { git, SAMPLE_FILES, useTestIdentity, writeFiles } from "./helpers/repo.ts";
 import { Project } from "../src/project/project.ts";
 import { destroyVibe, spawnVibe, vibeStatus } from "../src/project/lifecycle.ts";
 import { promoteVibe } from "../src/project/promote.ts";
@@ -53,34 +53,17 @@ const UNTRACKED = {
 
 type Layers = Record<string, unknown>[];
 
-async function withLayers(
+function withLayers(
   layers: Layers,
   fn: (project: Project, dir: string) => Promise<void>,
 ): Promise<void> {
-  const dir = await makeRepo(TRACKED);
-  let project: Project | null = null;
-  try {
-    await writeFiles(dir, UNTRACKED);
-    await initProject(dir);
-    await Deno.writeTextFile(`${dir}/.vibe/config.json`, JSON.stringify({ layers }, null, 2));
-    project = await Project.open(dir);
-    await fn(project, dir);
-  } finally {
-    project?.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function expectCode(p: Promise<unknown>, code: string, re?: RegExp): Promise<VibeError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VibeError, `expected VibeError ${code}, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
+  return withInitProject((dir, project) => fn(project, dir), {
+    files: TRACKED,
+    setup: async (dir) => {
+      await writeFiles(dir, UNTRACKED);
+      await Deno.writeTextFile(`${dir}/.vibe/config.json`, JSON.stringify({ layers }, null, 2));
+    },
+  });
 }
 
 function journalPaths(project: Project, id: string): string[] {

@@ -3,6 +3,7 @@
  * changes through the Vfs, status, diff, promote, commit, destroy.
  */
 import assert from "node:assert/strict";
+import { expectCode, withInitProject } from "./helpers/project.ts";
 import { commitAll, git, gitTry, makeRepo, SAMPLE_FILES, useTestIdentity } from "./helpers/repo.ts";
 import { initProject } from "../src/project/init.ts";
 import { Project } from "../src/project/project.ts";
@@ -18,39 +19,13 @@ import {
   resolvePath,
   writeFile,
 } from "../src/vfs/path_ops.ts";
-import { VibeError } from "../src/errors.ts";
 import { ROOT_INO } from "../src/vfs/vfs.ts";
 
 useTestIdentity();
 const me = { uid: 0, gid: 0 };
 
-async function withRepo(
-  fn: (dir: string, project: Project) => Promise<void>,
-  files = SAMPLE_FILES,
-): Promise<void> {
-  const dir = await makeRepo(files);
-  let project: Project | null = null;
-  try {
-    await initProject(dir);
-    project = await Project.open(dir);
-    await fn(dir, project);
-  } finally {
-    project?.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function expectCode(p: Promise<unknown>, code: string, re?: RegExp): Promise<VibeError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VibeError, `expected VibeError ${code}, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
+const withRepo = (fn: (dir: string, project: Project) => Promise<void>, files = SAMPLE_FILES) =>
+  withInitProject(fn, { files });
 
 /** Applies the canonical change set: edit, add, delete, rename, chmod, symlink, dirs. */
 async function applyChanges(vfs: import("../src/vfs/vfs.ts").Vfs): Promise<void> {

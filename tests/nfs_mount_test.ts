@@ -6,25 +6,15 @@
  * mounts with, so the option set is checked by the kernel that will use it.
  */
 import assert from "node:assert/strict";
-import { makeRepo, SAMPLE_FILES } from "./helpers/repo.ts";
-import { cleanupDaemon, fuseUnavailable, mountPoints, vibe, vibeOk } from "./helpers/vibe_cli.ts";
+import { SAMPLE_FILES } from "./helpers/repo.ts";
+import { fuseUnavailable, mountPoints, vibe, vibeOk, withCliProject } from "./helpers/vibe_cli.ts";
 import { linuxNfsOptions, nfsClientUnavailableReason } from "../src/service/nfs_mount.ts";
 import { resolveTransport } from "../src/service/daemon.ts";
 
 const NFS_VM = new URL("../../shared/tools/nfs-vm", import.meta.url).pathname;
 
-async function withProject(fn: (repo: string, mnt: string) => Promise<void>): Promise<void> {
-  const repo = await makeRepo(SAMPLE_FILES);
-  const mnt = await Deno.makeTempDir({ prefix: "vibe-nfsmnt-" });
-  try {
-    await vibeOk(repo, "init");
-    await fn(repo, mnt);
-  } finally {
-    await cleanupDaemon(repo, mnt);
-    await Deno.remove(repo, { recursive: true }).catch(() => {});
-    await Deno.remove(mnt, { recursive: true }).catch(() => {});
-  }
-}
+const withProject = (fn: (repo: string, mnt: string) => Promise<void>) =>
+  withCliProject("vibe-nfsmnt-", fn);
 
 Deno.test("nfs mount: options and transport choice", async () => {
   const o = linuxNfsOptions(2049).split(",");

@@ -5,6 +5,7 @@
  * vibe through the in-process API.
  */
 import assert from "node:assert/strict";
+import { expectCode } from "./helpers/project.ts";
 import { createHash } from "node:crypto";
 import { git, SAMPLE_FILES, useTestIdentity, writeFiles } from "./helpers/repo.ts";
 import { type LoopFsKind, loopFsUnavailable, sh, withLoopFs } from "./helpers/loop_fs.ts";
@@ -276,17 +277,6 @@ async function checkUnsharedByReflink(
     shared.length > 0 || a.phys.length === 1,
     `unchanged blocks stay shared: ${a.phys} | ${b.phys}`,
   );
-}
-
-async function expectCode(p: unknown, code: string): Promise<void> {
-  try {
-    await (typeof p === "function" ? (p as () => unknown)() : p);
-  } catch (e) {
-    assert.ok(e instanceof VibeError, `expected VibeError ${code}, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    return;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 /** Snapshot, later changes, restore (twice), list and remove: the core suite. */

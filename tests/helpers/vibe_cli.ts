@@ -1,5 +1,5 @@
 /** Running the real vibe CLI in tests, and cleaning up its daemon and mounts. */
-import { GIT_ENV } from "./repo.ts";
+import { GIT_ENV, makeRepo, SAMPLE_FILES } from "./repo.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -68,5 +68,26 @@ export async function cleanupDaemon(repo: string, mountRoot: string): Promise<vo
         () => {},
       );
     }
+  }
+}
+
+/**
+ * A sample repository with `vibe init` done and a temp directory for mount
+ * points; afterwards its daemon is stopped, its mounts detached and both
+ * directories removed, even when `fn` failed.
+ */
+export async function withCliProject(
+  mntPrefix: string,
+  fn: (repo: string, mnt: string) => Promise<void>,
+): Promise<void> {
+  const repo = await makeRepo(SAMPLE_FILES);
+  const mnt = await Deno.makeTempDir({ prefix: mntPrefix });
+  try {
+    await vibeOk(repo, "init");
+    await fn(repo, mnt);
+  } finally {
+    await cleanupDaemon(repo, mnt);
+    await Deno.remove(repo, { recursive: true }).catch(() => {});
+    await Deno.remove(mnt, { recursive: true }).catch(() => {});
   }
 }
