@@ -4,7 +4,7 @@
  */
 import { formatAge, printJson, shortOid, table } from "./output.ts";
 import { VibeError } from "../errors.ts";
-import { ensureDaemon, runOp } from "../service/client.ts";
+import { ensureDaemon, mountVibe, runOp } from "../service/client.ts";
 import type { VibeRecord } from "../meta/meta_store.ts";
 import type { VibeStatus } from "../project/lifecycle.ts";
 import type { DiffResult } from "../project/diff.ts";
@@ -65,12 +65,10 @@ export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promi
   let mounted: { path: string; transport: string } | null = null;
   if (!noMount) {
     try {
-      mounted = await mountVia(
-        cwd,
-        id,
-        typeof opts.mount === "string" ? opts.mount : undefined,
-        opts.transport,
-      );
+      mounted = await mountVibe(cwd, id, {
+        ...(typeof opts.mount === "string" ? { path: opts.mount } : {}),
+        ...(opts.transport !== undefined ? { transport: opts.transport } : {}),
+      });
     } catch (e) {
       // A vibe that cannot be mounted is not left half-made: undo the registration.
       await runOp(cwd, "destroy", { id }).catch(() => {});
@@ -89,29 +87,16 @@ export async function runSpawn(cwd: string, id: string, opts: SpawnFlags): Promi
   );
 }
 
-async function mountVia(cwd: string, id: string, path?: string, transport?: string) {
-  const client = await ensureDaemon(cwd);
-  try {
-    return await client.call("mount", {
-      id,
-      ...(path ? { path } : {}),
-      ...(transport ? { transport } : {}),
-    }) as {
-      path: string;
-      transport: string;
-    };
-  } finally {
-    await client.close();
-  }
-}
-
 export async function runMount(
   cwd: string,
   id: string,
   opts: { mount?: string; transport?: string; json?: boolean },
 ): Promise<void> {
   checkTransport(opts.transport);
-  const m = await mountVia(cwd, id, opts.mount, opts.transport);
+  const m = await mountVibe(cwd, id, {
+    ...(opts.mount !== undefined ? { path: opts.mount } : {}),
+    ...(opts.transport !== undefined ? { transport: opts.transport } : {}),
+  });
   if (opts.json) printJson({ id, ...m });
   else console.log(`Mounted vibe "${id}" at ${m.path}`);
 }

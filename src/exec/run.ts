@@ -13,7 +13,7 @@ import type { Project } from "../project/project.ts";
 import { loadConfig } from "../project/config.ts";
 import { validateVibeId } from "../project/ids.ts";
 import type { SnapshotInfo } from "../project/snapshot.ts";
-import { ensureDaemon, runOp } from "../service/client.ts";
+import { mountVibe, runOp } from "../service/client.ts";
 import { type Change, foldJournal } from "./changes.ts";
 import { decide, validatePolicyConfig } from "./policy.ts";
 import { portBase, PORTS_PER_VIBE } from "./ports.ts";
@@ -179,16 +179,6 @@ async function ensureVibe(project: Project, cwd: string, req: ExecRequest): Prom
   return req.id;
 }
 
-async function mountOf(cwd: string, id: string): Promise<string> {
-  const client = await ensureDaemon(cwd);
-  try {
-    const m = await client.call("mount", { id }) as { path: string };
-    return m.path;
-  } finally {
-    await client.close();
-  }
-}
-
 /** Reads a stream into a capped buffer; counts every byte. */
 async function capture(
   stream: ReadableStream<Uint8Array>,
@@ -322,7 +312,7 @@ export async function execCommand(
   const ephemeral = req.ephemeral === true;
   let kept: boolean | undefined;
   try {
-    const mount = await mountOf(cwd, id);
+    const mount = (await mountVibe(cwd, id)).path;
     const dir = rel ? `${mount}/${rel}` : mount;
     try {
       if (!Deno.statSync(dir).isDirectory) throw new Deno.errors.NotFound();

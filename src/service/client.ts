@@ -102,3 +102,25 @@ export async function runOp(cwd: string, name: string, params: Params): Promise<
     project.close();
   }
 }
+
+/**
+ * Mounts a vibe through the project's daemon (started when none runs);
+ * resolves once the mount answers. Idempotent: an already mounted vibe
+ * returns where it is.
+ */
+export async function mountVibe(
+  cwd: string,
+  id: string,
+  opts: { path?: string; transport?: string } = {},
+): Promise<{ path: string; transport: string }> {
+  const client = await ensureDaemon(cwd);
+  try {
+    return await client.call("mount", {
+      id,
+      ...(opts.path ? { path: opts.path } : {}),
+      ...(opts.transport ? { transport: opts.transport } : {}),
+    }) as { path: string; transport: string };
+  } finally {
+    await client.close();
+  }
+}

@@ -11,6 +11,7 @@
 import { VibeError } from "../errors.ts";
 import { Project } from "../project/project.ts";
 import { type DaemonInfo, INFO_FILE, serveConnection, socketPathFor } from "./control.ts";
+import { pathExists as exists } from "./mounts.ts";
 import { type OpHost, OPS } from "./ops.ts";
 import type { FuseMount } from "../fuse/mod.ts";
 import type { NfsServer } from "../nfs/mod.ts";
@@ -38,15 +39,6 @@ interface Mounted {
   mountedMs: number;
   /** The mount point did not exist before: it is removed (when empty) at unmount. */
   madeDir: boolean;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Which transport `auto` (or a recorded one) means on this machine, or why none works. */
@@ -252,12 +244,12 @@ export class Daemon implements OpHost {
   }
 
   /**
-   * Serves the vibe over NFS on 127.0.0.1 (privileged source ports only)
-   * and mounts it with the kernel's NFS client (src/service/nfs_mount.ts).
+   * Checks the vibe exists and `path` is free to mount on (a stale mount of
+   * a dead daemon is detached first). True when `path` does not exist yet:
+   * the mount creates it and unmount removes it again.
    */
-  async #doMountNfs(id: string, path: string): Promise<Mounted> {
+  async #freeMountPoint(id: string, path: string): Promise<boolean> {
     const { clearStaleMount, isMounted } = await import("./mounts.ts");
-    const { mountNfs, unmountNfs, NFS_HOST } = await import("./nfs_mount.ts");
     this.project.vibe(id);
     await clearStaleMount(path);
     if (isMounted(path)) {
@@ -266,7 +258,16 @@ export class Daemon implements OpHost {
         `Cannot mount "${id}" at "${path}": something else is mounted there (unmount it or pick --mount <path>)`,
       );
     }
-    const madeDir = !exists(path);
+    return !exists(path);
+  }
+
+  /**
+   * Serves the vibe over NFS on 127.0.0.1 (privileged source ports only)
+   * and mounts it with the kernel's NFS client (src/service/nfs_mount.ts).
+   */
+  async #doMountNfs(id: string, path: string): Promise<Mounted> {
+    const { mountNfs, unmountNfs, NFS_HOST } = await import("./nfs_mount.ts");
+    const madeDir = await this.#freeMountPoint(id, path);
     const info = await this.serveNfs(id, 0, NFS_HOST, true);
     try {
       await mountNfs(info.exportPath, info.port, path);
@@ -301,16 +302,7 @@ export class Daemon implements OpHost {
 
   async #doMount(id: string, path: string): Promise<Mounted> {
     const { mountFuse } = await import("../fuse/mod.ts");
-    const { clearStaleMount, isMounted } = await import("./mounts.ts");
-    this.project.vibe(id);
-    await clearStaleMount(path);
-    if (isMounted(path)) {
-      throw new VibeError(
-        "EBUSY",
-        `Cannot mount "${id}" at "${path}": something else is mounted there (unmount it or pick --mount <path>)`,
-      );
-    }
-    const madeDir = !exists(path);
+    const madeDir = await this.#freeMountPoint(id, path);
     const ws = this.project.workspace(id);
     let mount: FuseMount;
     try {

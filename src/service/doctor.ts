@@ -6,7 +6,13 @@
 import { VIBE_DIR } from "../project/project.ts";
 import { findRepo } from "../git/repo_paths.ts";
 import { connectDaemon, readDaemonInfoFor } from "./client.ts";
-import { clearStaleMount, isMounted, probeMount, vibeMounts } from "./mounts.ts";
+import {
+  clearStaleMount,
+  isMounted,
+  pathExists as exists,
+  probeMount,
+  vibeMounts,
+} from "./mounts.ts";
 
 export interface Check {
   name: string;
@@ -14,15 +20,6 @@ export interface Check {
   detail: string;
   /** What to do when not ok. */
   fix?: string;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function which(cmd: string): string | null {

@@ -54,6 +54,15 @@ export function vibeMounts(): MountEntry[] {
   );
 }
 
+export function pathExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function isMounted(path: string): boolean {
   return listMounts().some((m) => m.mountpoint === path);
 }
