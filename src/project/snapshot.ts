@@ -99,20 +99,35 @@ interface CloneTally {
 }
 
 /**
- * Clones every pair; the method is "copy" when any file had to be copied.
- * On failure removes what it created and rethrows with `what` as context.
+ * Stores every pair as cheaply as the filesystem allows while keeping both
+ * sides independent: where it can reflink (`probeDir` tells), a hard link
+ * (no data block, no new inode; the delta store replaces a shared file by a
+ * reflink of itself before its first in-place write, see DeltaStore) or, if
+ * hard links fail there, a reflink; elsewhere a real copy, and the method
+ * is "copy". On failure removes what it created and rethrows with `what`.
  */
-function cloneAll(
+function shareAll(
   pairs: { src: string; dst: string }[],
   probeDir: string,
   what: string,
 ): CloneTally {
+  const link = canReflink(probeDir);
   let copied = 0;
   let bytesCopied = 0;
   const done: string[] = [];
   try {
     for (const { src, dst } of pairs) {
-      if (cloneFile(src, dst) === "copy") {
+      if (link) {
+        try {
+          Deno.linkSync(src, dst);
+        } catch (e) {
+          if (e instanceof Deno.errors.NotFound) throw new VibeError("ENOENT", `${src} is missing`);
+          // No hard links here (EMLINK, EPERM …): a reflink keeps the promise.
+          if (cloneFile(src, dst) === "copy") {
+            throw new VibeError("EIO", `${src} could be neither linked nor reflinked`);
+          }
+        }
+      } else if (cloneFile(src, dst) === "copy") {
         copied++;
         bytesCopied += Deno.statSync(dst).size;
       }
@@ -125,55 +140,10 @@ function cloneAll(
       } catch { /* already gone */ }
     }
     if (e instanceof VibeError) throw new VibeError(e.code, `${what}: ${e.message}`);
-    throw e;
-  }
-  const method: CloneMethod = copied > 0
-    ? "copy"
-    : pairs.length > 0 || canReflink(probeDir)
-    ? "reflink"
-    : "copy";
-  return { method, files: pairs.length, bytesCopied };
-}
-
-/**
- * Stores every pair as cheaply as the filesystem allows while keeping both
- * sides independent: on a filesystem that can reflink, a hard link (no data
- * block, no new inode; the delta store replaces a shared file by a reflink
- * of itself before its first in-place write, see DeltaStore); elsewhere a
- * real copy. `probeDir` decides which.
- */
-function shareAll(
-  pairs: { src: string; dst: string }[],
-  probeDir: string,
-  what: string,
-): CloneTally {
-  if (!canReflink(probeDir)) return cloneAll(pairs, probeDir, what);
-  const done: string[] = [];
-  try {
-    for (const { src, dst } of pairs) {
-      try {
-        Deno.linkSync(src, dst);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) {
-          throw new VibeError("ENOENT", `${what}: ${src} is missing`);
-        }
-        // No hard links here (EMLINK, EPERM …): a reflink keeps the promise.
-        if (cloneFile(src, dst) === "copy") {
-          throw new VibeError("EIO", `${what}: ${src} could not be shared`);
-        }
-      }
-      done.push(dst);
-    }
-  } catch (e) {
-    for (const f of done) {
-      try {
-        Deno.removeSync(f);
-      } catch { /* already gone */ }
-    }
-    if (e instanceof VibeError) throw e;
     throw new VibeError("EIO", `${what}: ${(e as Error).message}`);
   }
-  return { method: "reflink", files: pairs.length, bytesCopied: 0 };
+  const method: CloneMethod = copied > 0 ? "copy" : link || pairs.length > 0 ? "reflink" : "copy";
+  return { method, files: pairs.length, bytesCopied };
 }
 
 /** True when two paths name the same file (a hard link of it). */
