@@ -11,12 +11,13 @@
 import { VibeError } from "../errors.ts";
 import type { Ino } from "../types.ts";
 import { cloneFile } from "../snapshot/clone.ts";
+import { OpenFiles, readAt } from "../io/files.ts";
 
 const MAX_OPEN_FILES = 128;
 
 export class DeltaStore {
   readonly dir: string;
-  #open = new Map<Ino, Deno.FsFile>();
+  #open = new OpenFiles<Ino>(MAX_OPEN_FILES);
   /** Inodes whose file is known to be this vibe's alone (not hard-linked). */
   #own = new Set<Ino>();
 
@@ -31,28 +32,16 @@ export class DeltaStore {
   }
 
   #file(ino: Ino): Deno.FsFile {
-    let f = this.#open.get(ino);
-    if (f) {
-      // Refresh LRU position.
-      this.#open.delete(ino);
-      this.#open.set(ino, f);
-      return f;
-    }
-    try {
-      f = Deno.openSync(this.pathOf(ino), { read: true, write: true });
-    } catch (e) {
-      throw new VibeError(
-        "EIO",
-        `Cannot open the bytes of inode ${ino} at "${this.pathOf(ino)}": ${(e as Error).message}`,
-      );
-    }
-    this.#open.set(ino, f);
-    if (this.#open.size > MAX_OPEN_FILES) {
-      const [oldIno, oldF] = this.#open.entries().next().value as [Ino, Deno.FsFile];
-      this.#open.delete(oldIno);
-      oldF.close();
-    }
-    return f;
+    return this.#open.get(ino, () => {
+      try {
+        return Deno.openSync(this.pathOf(ino), { read: true, write: true });
+      } catch (e) {
+        throw new VibeError(
+          "EIO",
+          `Cannot open the bytes of inode ${ino} at "${this.pathOf(ino)}": ${(e as Error).message}`,
+        );
+      }
+    });
   }
 
   /** Writes `data` as the complete content of `ino` (temp file, then rename). */
@@ -77,18 +66,13 @@ export class DeltaStore {
    */
   createEmpty(ino: Ino): void {
     this.#forget(ino);
-    let f: Deno.FsFile;
-    try {
-      f = Deno.openSync(this.pathOf(ino), { read: true, write: true, createNew: true });
-    } catch (e) {
-      throw ioError("create", ino, e);
-    }
-    this.#open.set(ino, f);
-    if (this.#open.size > MAX_OPEN_FILES) {
-      const [oldIno, oldF] = this.#open.entries().next().value as [Ino, Deno.FsFile];
-      this.#open.delete(oldIno);
-      oldF.close();
-    }
+    this.#open.get(ino, () => {
+      try {
+        return Deno.openSync(this.pathOf(ino), { read: true, write: true, createNew: true });
+      } catch (e) {
+        throw ioError("create", ino, e);
+      }
+    });
   }
 
   /** Copies an existing file (e.g. the blob cache's copy) as the content of `ino`. */
@@ -135,16 +119,7 @@ export class DeltaStore {
     const f = this.#file(ino);
     const size = f.statSync().size;
     if (offset >= size) return new Uint8Array(0);
-    const n = Math.min(length, size - offset);
-    const buf = new Uint8Array(n);
-    f.seekSync(offset, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < n) {
-      const r = f.readSync(buf.subarray(got));
-      if (r === null || r === 0) break;
-      got += r;
-    }
-    return got === n ? buf : buf.subarray(0, got);
+    return readAt(f, offset, Math.min(length, size - offset));
   }
 
   /**
@@ -240,16 +215,11 @@ export class DeltaStore {
 
   #forget(ino: Ino): void {
     this.#own.delete(ino);
-    const f = this.#open.get(ino);
-    if (f) {
-      this.#open.delete(ino);
-      f.close();
-    }
+    this.#open.forget(ino);
   }
 
   close(): void {
-    for (const f of this.#open.values()) f.close();
-    this.#open.clear();
+    this.#open.close();
     this.#own.clear();
   }
 }

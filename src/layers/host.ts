@@ -13,6 +13,7 @@
 import { VibeError } from "../errors.ts";
 import type { Timespec } from "../types.ts";
 import type { FileKind } from "../vfs/vfs.ts";
+import { OpenFiles, readAt } from "../io/files.ts";
 
 const MAX_OPEN_FILES = 64;
 
@@ -57,7 +58,7 @@ function hostError(what: string, path: string, e: unknown): VibeError {
 export class LayerHost {
   readonly workTree: string;
   readonly vibeDir: string;
-  #open = new Map<string, Deno.FsFile>();
+  #open = new OpenFiles<string>(MAX_OPEN_FILES);
 
   constructor(workTree: string, vibeDir: string) {
     this.workTree = workTree;
@@ -150,40 +151,17 @@ export class LayerHost {
     return out;
   }
 
-  #file(path: string): Deno.FsFile {
-    let f = this.#open.get(path);
-    if (f) {
-      this.#open.delete(path);
-      this.#open.set(path, f);
-      return f;
-    }
-    try {
-      f = Deno.openSync(path, { read: true });
-    } catch (e) {
-      throw hostError("open", path, e);
-    }
-    this.#open.set(path, f);
-    if (this.#open.size > MAX_OPEN_FILES) {
-      const [old, oldF] = this.#open.entries().next().value as [string, Deno.FsFile];
-      this.#open.delete(old);
-      oldF.close();
-    }
-    return f;
-  }
-
   /** Up to `length` bytes at `offset` of the host file (short at its end). */
   read(origin: string, offset: number, length: number): Uint8Array {
     const path = this.pathOf(origin);
-    const f = this.#file(path);
-    const buf = new Uint8Array(length);
-    f.seekSync(offset, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < length) {
-      const r = f.readSync(buf.subarray(got));
-      if (r === null || r === 0) break;
-      got += r;
-    }
-    return got === length ? buf : buf.subarray(0, got);
+    const f = this.#open.get(path, () => {
+      try {
+        return Deno.openSync(path, { read: true });
+      } catch (e) {
+        throw hostError("open", path, e);
+      }
+    });
+    return readAt(f, offset, length);
   }
 
   /** The whole host file. */
@@ -197,7 +175,6 @@ export class LayerHost {
   }
 
   close(): void {
-    for (const f of this.#open.values()) f.close();
-    this.#open.clear();
+    this.#open.close();
   }
 }

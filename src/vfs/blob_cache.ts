@@ -10,6 +10,7 @@
 import { VibeError } from "../errors.ts";
 import type { ObjectReader } from "../git/object_store.ts";
 import type { Oid } from "../types.ts";
+import { OpenFiles, readAt } from "../io/files.ts";
 
 export interface BlobCacheOptions {
   memoryBytes?: number;
@@ -43,7 +44,7 @@ export class BlobCache {
   #memLimit: number;
   #spill: number;
   #sizes = new Map<Oid, number>();
-  #files = new Map<Oid, Deno.FsFile>();
+  #files = new OpenFiles<Oid>(64);
   #spills = new Map<Oid, Spill>();
   #spillTo: BlobCacheOptions["spillTo"];
 
@@ -124,21 +125,11 @@ export class BlobCache {
 
   /** The finished cache file of a big blob, opened; null when it is not there yet. */
   #openSpilled(oid: Oid): Deno.FsFile | null {
-    const open = this.#files.get(oid);
-    if (open) return open;
-    let f: Deno.FsFile;
     try {
-      f = Deno.openSync(`${this.cacheDir}/${oid}`, { read: true });
+      return this.#files.get(oid, () => Deno.openSync(`${this.cacheDir}/${oid}`, { read: true }));
     } catch {
       return null;
     }
-    if (this.#files.size >= 64) {
-      const [k, v] = this.#files.entries().next().value as [Oid, Deno.FsFile];
-      this.#files.delete(k);
-      v.close();
-    }
-    this.#files.set(oid, f);
-    return f;
   }
 
   /** The finished cache file of a big blob, writing it first if needed. */
@@ -210,22 +201,8 @@ export class BlobCache {
   }
 
   close(): void {
-    for (const f of this.#files.values()) f.close();
-    this.#files.clear();
+    this.#files.close();
     this.#mem.clear();
     this.#memBytes = 0;
   }
-}
-
-/** Positioned read of up to `length` bytes (shorter at end of file). */
-function readAt(f: Deno.FsFile, offset: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
-  f.seekSync(offset, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < length) {
-    const r = f.readSync(buf.subarray(got));
-    if (r === null || r === 0) break;
-    got += r;
-  }
-  return got === length ? buf : buf.subarray(0, got);
 }
