@@ -72,7 +72,25 @@ async function withRepo(fn: (repo: TestRepo) => Promise<void>): Promise<void> {
     const wt = `${dir}/wt`;
     await fn({ dir, workTree: wt, gitDir: `${wt}/.git`, commonDir: `${wt}/.git`, git, gitOk });
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeRepoDir(dir);
+  }
+}
+
+/**
+ * Removes a test repository. Once (1 in ~10 full runs) the removal met
+ * "Directory not empty": an entry appeared while it ran, though every writer
+ * of the test had been awaited; the cause is not found yet. Retried rather
+ * than failing the test that already passed its assertions.
+ */
+async function removeRepoDir(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/not empty/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
   }
 }
 
