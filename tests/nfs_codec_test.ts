@@ -6,7 +6,7 @@
  * field), decoded field by field and replayed against a live server.
  */
 import assert from "node:assert/strict";
-import { XdrError, xdrOpaqueSize, XdrReader, XdrWriter } from "../src/nfs/xdr.ts";
+import { TAIL_MIN, XdrError, xdrOpaqueSize, XdrReader, XdrWriter } from "../src/nfs/xdr.ts";
 import {
   frameRecord,
   LAST_FRAGMENT,
@@ -485,4 +485,36 @@ Deno.test("golden frames replay against a server with the capture's secret", asy
     await client.close();
     await server.close();
   }
+});
+
+Deno.test("xdr: opaqueLast keeps a large aligned opaque as the tail, copies anything else", () => {
+  const w = new XdrWriter(64);
+  const small = new Uint8Array([1, 2, 3]);
+  w.u32(7);
+  w.opaqueLast(small);
+  assert.equal(w.tailBytes, 0);
+  assert.deepEqual([...w.finish()], [0, 0, 0, 7, 0, 0, 0, 3, 1, 2, 3, 0]);
+  assert.equal(w.takeTail(), null);
+
+  const big = new Uint8Array(TAIL_MIN).fill(9);
+  w.u32(7);
+  w.opaqueLast(big);
+  assert.equal(w.tailBytes, big.length);
+  assert.deepEqual([...w.finish()], [0, 0, 0, 7, 0, 1, 0, 0]);
+  assert.equal(w.takeTail(), big, "the caller's bytes, not a copy");
+  assert.equal(w.takeTail(), null, "taken once");
+
+  // Unaligned: padding must follow, so it is copied in.
+  const odd = new Uint8Array(TAIL_MIN + 1).fill(5);
+  w.opaqueLast(odd);
+  assert.equal(w.tailBytes, 0);
+  const out = w.finish();
+  assert.equal(out.length, xdrOpaqueSize(odd.length));
+  const r = new XdrReader(out);
+  assert.deepEqual(r.opaque(1 << 20), odd);
+
+  // reset() drops a tail that was never taken.
+  w.opaqueLast(big);
+  w.reset();
+  assert.equal(w.tailBytes, 0);
 });

@@ -350,12 +350,11 @@ async function read(c: Nfs3Context, { call }: CallInfo, st: OpState): Promise<Re
   const a = await c.vfs.getattr(st.a);
   const eof = offset + data.length >= a.size;
   return (w) => {
-    w.ensure(POST_OP_ATTR_BYTES + 16 + data.length);
     w.u32(NFS3_OK);
     putPostOpAttr(w, a, c.fsid);
     w.u32(data.length);
     w.bool(eof);
-    w.opaque(data);
+    w.opaqueLast(data);
   };
 }
 

@@ -240,12 +240,14 @@ export class RpcServer {
       }
     }
     let bytes: Uint8Array;
+    let tail: Uint8Array | null = null;
     try {
       w.reset();
       w.u32(0);
       writeAcceptedHeader(w, call.xid, stat);
       if (reply) reply(w);
       bytes = finishRecord(w);
+      tail = w.takeTail();
     } catch (e) {
       this.logFault(key, e);
       w.reset();
@@ -253,8 +255,15 @@ export class RpcServer {
       writeAcceptedHeader(w, call.xid, SYSTEM_ERR);
       bytes = finishRecord(w);
     }
-    if (drcKey !== null) this.drcPut(drcKey, bytes);
+    if (drcKey !== null) {
+      if (tail) {
+        bytes = concat(bytes, tail);
+        tail = null;
+      }
+      this.drcPut(drcKey, bytes);
+    }
     c.send(bytes);
+    if (tail) c.send(tail);
   }
 
   private readonly statKeys = new Map<ProcEntry, string>();
@@ -292,10 +301,21 @@ export class RpcServer {
   }
 }
 
-/** Sets the record mark of the message in `w` (which starts with a 4-byte placeholder). */
+/**
+ * Sets the record mark of the message in `w` (which starts with a 4-byte
+ * placeholder) and hands it out; a tail the writer holds is part of the record
+ * and must be sent right after it.
+ */
 function finishRecord(w: XdrWriter): Uint8Array {
-  w.patchU32(0, 0x80000000 | (w.pos - 4));
+  w.patchU32(0, 0x80000000 | (w.pos - 4 + w.tailBytes));
   return w.finish();
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** FNV-1a over `b` (32 bits). */
@@ -421,7 +441,7 @@ class Connection {
     this.running.add(p);
   }
 
-  /** Queues a reply record; written whole, in queue order. */
+  /** Queues a reply record (or the next part of one); written whole, in queue order. */
   send(bytes: Uint8Array): void {
     if (this.closed) return;
     this.queue.push(bytes);

@@ -9,7 +9,10 @@
  *   (the record layer hands out a fresh buffer per record).
  * - `XdrWriter` appends into one growable buffer; nothing is allocated per
  *   field. `finish()` hands the bytes out and resets the writer; small
- *   messages are copied out, large ones take the buffer itself.
+ *   messages are copied out, large ones take the buffer itself. A large
+ *   opaque that ends a message may stay where it is (`opaqueLast`): the
+ *   writer then holds it as the message's tail, and whoever sends the
+ *   message sends `takeTail()` right after it.
  * - Hyper values (u64) travel as JS numbers. Values vibe produces stay below
  *   2^53; a larger value read from the wire comes back rounded (callers treat
  *   anything above `Number.MAX_SAFE_INTEGER` as out of range).
@@ -185,12 +188,16 @@ const DEFAULT_CAPACITY = 64 * 1024;
 /** Messages up to this size are copied out by `finish()`; larger ones take the buffer. */
 const COPY_LIMIT = 16 * 1024;
 
+/** Opaques at least this long, 4-byte aligned, ending a message are sent from where they are. */
+export const TAIL_MIN = 64 * 1024;
+
 /** Appends one XDR message at a time; see the module doc. */
 export class XdrWriter {
   private buf: Uint8Array;
   private view: DataView;
   /** Bytes written so far. */
   pos = 0;
+  private tail: Uint8Array | null = null;
 
   constructor(capacity = DEFAULT_CAPACITY) {
     this.buf = new Uint8Array(capacity);
@@ -255,6 +262,32 @@ export class XdrWriter {
     this.fixed(b);
   }
 
+  /**
+   * Variable-length opaque that ends the message. A large, aligned one is not
+   * copied: it becomes the tail (`takeTail`), so nothing may be written after
+   * it, and `b` must stay unchanged until sent.
+   */
+  opaqueLast(b: Uint8Array): void {
+    if (b.length < TAIL_MIN || (b.length & 3) !== 0) {
+      this.opaque(b);
+      return;
+    }
+    this.u32(b.length);
+    this.tail = b;
+  }
+
+  /** Length of the tail (0 without one): part of the message on the wire. */
+  get tailBytes(): number {
+    return this.tail?.length ?? 0;
+  }
+
+  /** The tail set by `opaqueLast` (once), or null. */
+  takeTail(): Uint8Array | null {
+    const t = this.tail;
+    this.tail = null;
+    return t;
+  }
+
   /** String as UTF-8 (ASCII written byte by byte, no temporary). */
   string(s: string): void {
     const max = s.length * 3;
@@ -286,6 +319,7 @@ export class XdrWriter {
   /** Drops everything written. */
   reset(): void {
     this.pos = 0;
+    this.tail = null;
   }
 
   /** The message written so far, owned by the caller; the writer starts over. */
