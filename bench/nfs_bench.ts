@@ -11,12 +11,19 @@
  * vibe serves a MemoryVfs populated with the same content. Figures are
  * reported, never asserted. Needs root (nfs-vm, ganesha-local).
  *
+ * Each server first gets `--warmup` untimed passes (default 1: vibe's server
+ * is a long-running daemon, so its JIT warm-up is not what a user waits for;
+ * Ganesha's caches warm alike), then the timed runs alternate which server
+ * goes first. The guest's own per-operation counts and round-trip times
+ * (/proc/self/mountstats) are summed per server, so a difference can be told
+ * apart as more calls or slower calls.
+ *
  * First, without any VM, the server's own capacity in process (the test
  * client over loopback, its decoding included): GETATTR calls/s with 64 in
  * flight, 1 MiB READ and UNSTABLE WRITE throughput with 8 in flight, and
  * READDIRPLUS entries/s over a 10,000-entry directory.
  *
- *   deno run -A bench/nfs_bench.ts [--runs 1] [--inprocess-only]
+ *   deno run -A bench/nfs_bench.ts [--runs 1] [--warmup 1] [--inprocess-only]
  */
 import { MemoryVfs } from "../src/vfs/memory_vfs.ts";
 import { serveNfs } from "../src/nfs/mod.ts";
@@ -42,6 +49,7 @@ mkdir -p w; s=$(now); i=0; while [ $i -lt 1000 ]; do echo "small file $i" >w/f$i
 drop; s=$(now); ls -l flat >/dev/null; e=$(now); t ls-l-10k $s $e
 mkdir -p c; s=$(now); i=0; while [ $i -lt 2000 ]; do : >c/f$i; i=$((i + 1)); done; rm -rf c; e=$(now); t create-remove-2k $s $e
 rm -rf w
+awk '/^device/{p=0} /nfs statvers/{p=1} p && /^[ \\t]+[A-Z]+: [1-9]/{print "OPSTAT", $0}' /proc/self/mountstats
 echo BENCH DONE
 `;
 
@@ -123,7 +131,15 @@ function freePort(): number {
   }
 }
 
-async function runGuest(script: string, args: string[]): Promise<Map<string, number>> {
+/** The guest's per-operation totals: calls and summed round-trip milliseconds. */
+type OpStats = Map<string, { calls: number; rttMs: number }>;
+
+interface GuestRun {
+  results: Map<string, number>;
+  ops: OpStats;
+}
+
+async function runGuest(script: string, args: string[]): Promise<GuestRun> {
   const out = await new Deno.Command(`${TOOLS}nfs-vm`, {
     args: [...args, "--timeout", "900", "--", script],
     stdout: "piped",
@@ -137,7 +153,13 @@ async function runGuest(script: string, args: string[]): Promise<Map<string, num
   }
   const res = new Map<string, number>();
   for (const m of text.matchAll(/RESULT (\S+) ([\d.]+)/g)) res.set(m[1]!, Number(m[2]));
-  return res;
+  // mountstats per-op line: ops trans timeouts bytes_sent bytes_recv queue rtt execute …
+  const ops: OpStats = new Map();
+  for (const m of text.matchAll(/OPSTAT\s+([A-Z]+): ([\d ]+)/g)) {
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    ops.set(m[1]!, { calls: f[0]!, rttMs: f[6]! });
+  }
+  return { results: res, ops };
 }
 
 function median(xs: number[]): number {
@@ -219,9 +241,16 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(script, GUEST_SCRIPT);
   console.error("generating content …");
   const content = makeContent();
+  const warmArg = Deno.args.indexOf("--warmup");
+  const warmup = warmArg >= 0 ? Number(Deno.args[warmArg + 1]) : 1;
   const results: Record<string, Map<string, number[]>> = { ganesha: new Map(), vibe: new Map() };
-  const add = (who: string, r: Map<string, number>) => {
-    for (const [k, v] of r) results[who]!.set(k, [...(results[who]!.get(k) ?? []), v]);
+  const ops: Record<string, OpStats> = { ganesha: new Map(), vibe: new Map() };
+  const add = (who: string, r: GuestRun) => {
+    for (const [k, v] of r.results) results[who]!.set(k, [...(results[who]!.get(k) ?? []), v]);
+    for (const [k, v] of r.ops) {
+      const t = ops[who]!.get(k) ?? { calls: 0, rttMs: 0 };
+      ops[who]!.set(k, { calls: t.calls + v.calls, rttMs: t.rttMs + v.rttMs });
+    }
   };
   let ganeshaError: string | null = null;
   const vfs = new MemoryVfs();
@@ -248,19 +277,23 @@ async function main(): Promise<void> {
     if (!ganeshaUp) {
       ganeshaError = `ganesha-local start failed: ${new TextDecoder().decode(start.stderr).trim()}`;
     }
-    // Interleaved runs, so load from elsewhere on the machine hits both alike.
+    const guestArgs: Record<string, string[]> = {
+      vibe: ["--port", String(server.port), "--export", server.exportPath],
+      ganesha: ["--port", String(port), "--mountport", String(port + 1)],
+    };
+    const servers = ganeshaUp ? ["vibe", "ganesha"] : ["vibe"];
+    for (let i = 0; i < warmup; i++) {
+      for (const who of servers) {
+        console.error(`${who} warm-up ${i + 1} …`);
+        await runGuest(script, guestArgs[who]!);
+      }
+    }
+    // Interleaved runs, alternating who goes first, so load from elsewhere on
+    // the machine and any drift over time hit both alike.
     for (let i = 0; i < runs; i++) {
-      console.error(`vibe run ${i + 1} …`);
-      add(
-        "vibe",
-        await runGuest(script, ["--port", String(server.port), "--export", server.exportPath]),
-      );
-      if (ganeshaUp) {
-        console.error(`ganesha run ${i + 1} …`);
-        add(
-          "ganesha",
-          await runGuest(script, ["--port", String(port), "--mountport", String(port + 1)]),
-        );
+      for (const who of i % 2 === 0 ? servers : [...servers].reverse()) {
+        console.error(`${who} run ${i + 1} …`);
+        add(who, await runGuest(script, guestArgs[who]!));
       }
     }
   } finally {
@@ -297,8 +330,29 @@ async function main(): Promise<void> {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
   console.log(
-    `(median of ${runs} run(s); guest under QEMU ${Deno.build.arch}; speed > 1× means vibe is faster)`,
+    `(median of ${runs} run(s) after ${warmup} warm-up pass(es) each; guest under QEMU ${Deno.build.arch}; speed > 1× means vibe is faster)`,
   );
+  const names = [...new Set([...ops.vibe!.keys(), ...ops.ganesha!.keys()])];
+  if (names.length > 0) {
+    console.log("");
+    const opRows = [[
+      "guest calls, all runs",
+      "ganesha calls",
+      "vibe calls",
+      "ganesha rtt",
+      "vibe rtt",
+    ]];
+    const perCall = (o: { calls: number; rttMs: number } | undefined) =>
+      o && o.calls > 0 ? `${(o.rttMs / o.calls).toFixed(2)} ms` : "n/a";
+    for (const n of names.sort()) {
+      const g = ops.ganesha!.get(n);
+      const v = ops.vibe!.get(n);
+      opRows.push([n, String(g?.calls ?? 0), String(v?.calls ?? 0), perCall(g), perCall(v)]);
+    }
+    const ow = opRows[0]!.map((_, i) => Math.max(...opRows.map((r) => r[i]!.length)));
+    for (const r of opRows) console.log(r.map((c, i) => c.padEnd(ow[i]!)).join("  "));
+    console.log("(the guest's /proc/self/mountstats: calls and mean round trip per call)");
+  }
   if (ganeshaError) console.log(ganeshaError);
 }
 
