@@ -59,6 +59,8 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // int eventfd(unsigned int initval, int flags);
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, void *arg);
+  ioctl_ptr: { name: "ioctl", parameters: ["i32", "u64", "buffer"], result: "i32" },
 } as const;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
@@ -86,6 +88,7 @@ function lastErrnoName(): string {
 }
 
 /** open(2) flags (identical on x86_64 and aarch64 for these). */
+export const O_RDONLY = 0;
 export const O_RDWR = 0o2;
 export const O_NONBLOCK = 0o4000;
 /** eventfd(2) flags. */
@@ -164,6 +167,27 @@ export async function readAsync(fd: number, buf: Uint8Array<ArrayBuffer>): Promi
 export function readSync(fd: number, buf: Uint8Array<ArrayBuffer>): number | string {
   const n = Number(libc().read(fd, buf, BigInt(buf.length)));
   return n < 0 ? lastErrnoName() : n;
+}
+
+// <linux/fuse.h>: _IOW(229, 1, struct fuse_backing_map) and _IOW(229, 2, uint32_t).
+const FUSE_DEV_IOC_BACKING_OPEN = 0x4010e501n;
+const FUSE_DEV_IOC_BACKING_CLOSE = 0x4004e502n;
+
+/**
+ * Registers open file `fd` as a passthrough backing file on the FUSE
+ * connection `devFd` (needs CAP_SYS_ADMIN): the backing id, or an errno name.
+ */
+export function fuseBackingOpen(devFd: number, fd: number): number | string {
+  const map = new Uint8Array(16); // struct fuse_backing_map { i32 fd; u32 flags; u64 padding; }
+  new DataView(map.buffer).setInt32(0, fd, true);
+  const id = libc().ioctl_ptr(devFd, FUSE_DEV_IOC_BACKING_OPEN, map);
+  return id < 0 ? lastErrnoName() : id;
+}
+
+/** Drops backing id `id` on the FUSE connection `devFd`: null, or an errno name. */
+export function fuseBackingClose(devFd: number, id: number): string | null {
+  const arg = new Uint32Array([id]);
+  return libc().ioctl_ptr(devFd, FUSE_DEV_IOC_BACKING_CLOSE, arg) === 0 ? null : lastErrnoName();
 }
 
 /** eventfd(2): the fd, or an errno name. */

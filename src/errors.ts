@@ -32,7 +32,8 @@ export type ErrnoName =
   | "ENOTSUP"
   | "ESTALE"
   | "EDQUOT"
-  | "ERANGE";
+  | "ERANGE"
+  | "ETXTBSY";
 
 /**
  * Domain codes for failures that are not filesystem errno values.

@@ -231,6 +231,7 @@ export const DT_LNK = 10;
 export const DT_SOCK = 12;
 /** open(2) flags seen in OPEN/CREATE (x86_64 and aarch64 agree on these). */
 export const O_ACCMODE = 0o3;
+export const O_RDONLY = 0;
 export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;

@@ -38,6 +38,7 @@ export const FUSE_ERRNO: Readonly<Record<ErrnoName, number>> = {
   ESTALE: LINUX_ERRNO.ESTALE,
   EDQUOT: LINUX_ERRNO.EDQUOT,
   ERANGE: LINUX_ERRNO.ERANGE,
+  ETXTBSY: LINUX_ERRNO.ETXTBSY,
 };
 
 /** Maps thrown values to errno numbers, logging unknown ones once. */

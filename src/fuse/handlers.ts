@@ -97,7 +97,10 @@ export async function setattr(s: FuseSession, r: Req): Promise<void> {
   if (a.valid & abi.FATTR_MODE) set.mode = a.mode & 0o7777;
   if (a.valid & abi.FATTR_UID) set.uid = a.uid;
   if (a.valid & abi.FATTR_GID) set.gid = a.gid;
-  if (a.valid & abi.FATTR_SIZE) set.size = a.size;
+  if (a.valid & abi.FATTR_SIZE) {
+    s.assertNotPinned(r.h.nodeid);
+    set.size = a.size;
+  }
   // Times are signed on the wire (i64 seconds): a date before 1970 is negative.
   const at = abi.fuse_setattr_in.at;
   if (a.valid & abi.FATTR_ATIME) {
@@ -203,9 +206,27 @@ function openFlagsFor(s: FuseSession, ino: number, truncated: boolean): number {
 export async function open(s: FuseSession, r: Req): Promise<void> {
   const flags = r.v.getUint32(r.arg + abi.fuse_open_in.at.flags, true);
   const ino = r.h.nodeid;
+  const truncate = (flags & abi.O_TRUNC) !== 0;
+  const readOnly = (flags & abi.O_ACCMODE) === abi.O_RDONLY && !truncate;
+  if (!readOnly) s.assertNotPinned(ino);
   // With FUSE_ATOMIC_O_TRUNC the kernel leaves O_TRUNC to us.
-  if (flags & abi.O_TRUNC) await s.vfs.setattr(ino, { size: 0 });
-  s.replyOpen(r, openFlagsFor(s, ino, (flags & abi.O_TRUNC) !== 0));
+  if (truncate) await s.vfs.setattr(ino, { size: 0 });
+  const backing = readOnly ? backingFor(s, ino) : null;
+  s.replyOpenFile(r, ino, openFlagsFor(s, ino, truncate), readOnly, backing);
+}
+
+/** The host file a read-only open of `ino` may be passed through to, or null. */
+function backingFor(s: FuseSession, ino: number): string | null {
+  try {
+    return s.opts.backingFile?.(ino) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function release(s: FuseSession, r: Req): void {
+  s.releaseFile(getU64(r.v, r.arg + abi.fuse_release_in.at.fh));
+  s.replyEmpty(r);
 }
 
 export async function create(s: FuseSession, r: Req): Promise<void> {
@@ -213,17 +234,18 @@ export async function create(s: FuseSession, r: Req): Promise<void> {
   const name = name1(r);
   const exclusive = (a.flags & abi.O_EXCL) !== 0;
   let attr = await s.vfs.create(r.h.nodeid, name, a.mode & 0o7777, caller(r), exclusive);
+  const truncate = (a.flags & abi.O_TRUNC) !== 0;
+  const readOnly = (a.flags & abi.O_ACCMODE) === abi.O_RDONLY && !truncate;
   // CREATE reaches an existing file only through a stale negative dentry; the
   // VFS will not truncate after it, so O_TRUNC is ours.
-  if ((a.flags & abi.O_TRUNC) && attr.size > 0) {
-    try {
-      attr = await s.vfs.setattr(attr.ino, { size: 0 });
-    } catch (e) {
-      s.vfs.forget(attr.ino, 1);
-      throw e;
-    }
+  try {
+    if (!readOnly) s.assertNotPinned(attr.ino);
+    if (truncate && attr.size > 0) attr = await s.vfs.setattr(attr.ino, { size: 0 });
+  } catch (e) {
+    s.vfs.forget(attr.ino, 1);
+    throw e;
   }
-  s.replyCreate(r, attr, openFlagsFor(s, attr.ino, (a.flags & abi.O_TRUNC) !== 0));
+  s.replyCreate(r, attr, openFlagsFor(s, attr.ino, truncate), readOnly);
 }
 
 export async function read(s: FuseSession, r: Req): Promise<void> {
@@ -359,7 +381,7 @@ export function opendir(s: FuseSession, r: Req): void {
     s.replyError(r, LINUX_ERRNO.ENOSYS);
     return;
   }
-  s.replyOpen(r, abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE);
+  s.replyOpenDir(r, abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE);
 }
 
 const DOT = encodeName(".");

@@ -25,8 +25,9 @@
  * FUSE_POSIX_LOCKS/FUSE_FLOCK_LOCKS (locks stay in the kernel, which sees every
  * access), FUSE_POSIX_ACL, FUSE_HANDLE_KILLPRIV(_V2) (the kernel clears
  * setuid bits itself with a SETATTR), FUSE_SPLICE_*, FUSE_SETXATTR_EXT, and no
- * flags2 bit at all — so the reply never sets FUSE_INIT_EXT and flags2 stays
- * 0 (the kernel's flags2 offer is decoded and reported in `InitInfo`).
+ * flags2 bit but FUSE_PASSTHROUGH — so the reply sets FUSE_INIT_EXT only to
+ * ask for passthrough (when `backingFile` is given and we are root; the
+ * kernel's flags2 offer is decoded and reported in `InitInfo`).
  *
  * Cache timeouts (defaults): attributes 1 s, entries 1 s, negative entries
  * 1 s. Every change made through the mount passes through this kernel, which
@@ -37,6 +38,9 @@
  * lookups), and a create through the mount replaces the negative entry at
  * once. Open files drop their page cache on open unless `keepCache(ino)` says
  * the content cannot change behind the kernel's back (clean git blobs).
+ * Read-only opens of files `backingFile(ino)` names a host file for are
+ * passed through to it (FOPEN_PASSTHROUGH, io_modes.ts): the kernel reads that
+ * file itself, with its page cache, and READ never reaches this process.
  *
  * The serving process and its own mounts: every request is answered on this
  * process's JS thread, so that thread must never wait on the mount itself.
@@ -61,9 +65,9 @@ import {
   setReadAheadKb,
   unmountFuse,
 } from "./mount.ts";
-import { FuseSession, type InitInfo } from "./session.ts";
+import { FuseSession, type FuseStats, type InitInfo } from "./session.ts";
 
-export type { InitInfo } from "./session.ts";
+export type { FuseStats, InitInfo } from "./session.ts";
 
 export interface FuseMountOptions {
   /**
@@ -78,6 +82,9 @@ export interface FuseMountOptions {
   /** Files whose content never changes behind the kernel's back (clean git blobs) may keep the
    *  page cache across opens: return true to set FOPEN_KEEP_CACHE on OPEN. */
   keepCache?: (ino: number) => boolean;
+  /** A host file holding exactly the bytes of `ino` that never change (a clean blob's cache
+   *  file), for read-only opens to be passed through to; null: not this one. Unset: off. */
+  backingFile?: (ino: number) => string | null;
   /** Default true (root mounts for agents running as other users). */
   allowOther?: boolean;
   /** Shown as the source in /proc/mounts (default "vibe"), e.g. "vibe:<id>". */
@@ -97,7 +104,7 @@ export interface FuseMount {
   unmount(): Promise<void>;
   /** Resolves when the session ends (unmounted from outside, DESTROY, or device error). */
   readonly closed: Promise<void>;
-  stats(): { requests: number; inFlight: number; byOpcode: Record<string, number> };
+  stats(): FuseStats;
   /** What INIT negotiated with the kernel. */
   readonly init: InitInfo;
 }
@@ -154,6 +161,7 @@ export async function mountFuse(
     entryTimeoutSec: opts.entryTimeoutSec ?? 1,
     negativeTimeoutSec: opts.negativeTimeoutSec ?? opts.entryTimeoutSec ?? 1,
     keepCache: opts.keepCache ?? (() => false),
+    ...(opts.backingFile ? { backingFile: opts.backingFile } : {}),
     log,
     maxWrite: MAX_IO,
     ...(internal.onFrame ? { onFrame: internal.onFrame } : {}),
@@ -245,7 +253,7 @@ class Mounted implements FuseMount {
     await this.session.closed;
   }
 
-  stats(): { requests: number; inFlight: number; byOpcode: Record<string, number> } {
+  stats(): FuseStats {
     return this.session.stats();
   }
 }

@@ -53,8 +53,14 @@
  *   is answered EAGAIN after a short delay, as the protocol asks.
  */
 import type { Attr, Vfs } from "../vfs/vfs.ts";
+import { VibeError } from "../errors.ts";
 import {
   closeFd,
+  fuseBackingClose,
+  fuseBackingOpen,
+  O_CLOEXEC,
+  O_RDONLY,
+  openPath,
   POLLERR,
   POLLHUP,
   POLLNVAL,
@@ -85,6 +91,7 @@ import {
   writeStruct,
 } from "./codec.ts";
 import { ErrnoMapper } from "./errno_map.ts";
+import { FileIoModes, type IoMode } from "./io_modes.ts";
 
 /** Options of a session (mod.ts fills the defaults). */
 export interface SessionOptions {
@@ -93,11 +100,28 @@ export interface SessionOptions {
   /** How long the kernel may cache "no such entry" (0: never). */
   negativeTimeoutSec: number;
   keepCache: (ino: number) => boolean;
+  /**
+   * For read-only opens: a host file holding exactly the file's bytes, which
+   * never changes (a clean blob's cache file), to pass reads through to; or
+   * null. Unset: no passthrough.
+   */
+  backingFile?: (ino: number) => string | null;
   log: (msg: string) => void;
   /** Largest WRITE payload we accept (max_write); the read buffers are this plus header room. */
   maxWrite: number;
   /** Called with a copy of every raw request frame (golden-frame capture). */
   onFrame?: (frame: Uint8Array) => void;
+}
+
+/** Counters of a session. */
+export interface FuseStats {
+  requests: number;
+  inFlight: number;
+  byOpcode: Record<string, number>;
+  /** Regular files open now, by I/O mode (page cache or passthrough). */
+  openFiles: Record<IoMode, number>;
+  /** Whether read-only opens may be passed through (negotiated and not turned off). */
+  passthrough: boolean;
 }
 
 /** What INIT negotiated. */
@@ -110,8 +134,11 @@ export interface InitInfo {
   /** Flags the kernel offered (flags | flags2 << 32, as a bigint-free pair). */
   kernelFlags: number;
   kernelFlags2: number;
-  /** Flags we replied with (never FUSE_INIT_EXT: we need no flags2 bit). */
+  /** Flags we replied with (FUSE_INIT_EXT only to ask for passthrough in flags2). */
   flags: number;
+  flags2: number;
+  /** Whether reads may be passed through to backing files (FUSE_PASSTHROUGH). */
+  passthrough: boolean;
   maxWrite: number;
   maxReadahead: number;
   maxPages: number;
@@ -221,6 +248,7 @@ export class FuseSession {
   readonly #inflight = new Map<number, Req>();
   readonly #ledger = new Map<number, LedgerEntry>();
   #nextFh = 1;
+  #io: FileIoModes = new FileIoModes(null, () => {});
   #requests = 0;
   readonly #byOpcode: Record<string, number> = {};
   readonly #loggedOnce = new Set<string>();
@@ -261,11 +289,13 @@ export class FuseSession {
     return this.#init;
   }
 
-  stats(): { requests: number; inFlight: number; byOpcode: Record<string, number> } {
+  stats(): FuseStats {
     return {
       requests: this.#requests,
       inFlight: this.#inflight.size,
       byOpcode: { ...this.#byOpcode },
+      openFiles: this.#io.counts(),
+      passthrough: this.#io.passthroughOn,
     };
   }
 
@@ -521,7 +551,8 @@ export class FuseSession {
     this.#send(r, end - 16);
   }
 
-  replyOpen(r: Req, openFlags: number): void {
+  /** Replies to OPENDIR (directories have no I/O mode). */
+  replyOpenDir(r: Req, openFlags: number): void {
     const end = writeStruct(abi.fuse_open_out, this.#sv, 16, {
       fh: this.#nextFh++,
       open_flags: openFlags,
@@ -529,14 +560,62 @@ export class FuseSession {
     this.#send(r, end - 16);
   }
 
-  replyCreate(r: Req, attr: Attr, openFlags: number): void {
+  /**
+   * Throws ETXTBSY when `ino` is open with passthrough: its bytes must not
+   * change until those opens are closed (io_modes.ts). Call before changing
+   * them (open for writing, O_TRUNC, truncate).
+   */
+  assertNotPinned(ino: number): void {
+    if (this.#io.pinned(ino)) {
+      throw new VibeError(
+        "ETXTBSY",
+        `Inode ${ino} is open read-only with passthrough; close those descriptors to change it`,
+      );
+    }
+  }
+
+  /**
+   * Replies to OPEN of a regular file (read-only opens of a pinned inode, or
+   * any open of an unpinned one). `openFlags` are those for page-cache I/O;
+   * a read-only open may be passed through to `backingPath` instead.
+   */
+  replyOpenFile(
+    r: Req,
+    ino: number,
+    openFlags: number,
+    readOnly: boolean,
+    backingPath: string | null,
+  ): void {
+    const fh = this.#nextFh++;
+    const io = this.#io.open(fh, ino, readOnly, readOnly ? backingPath : null);
+    const end = writeStruct(abi.fuse_open_out, this.#sv, 16, {
+      fh,
+      open_flags: ioFlags(openFlags, io.mode),
+      backing_id: io.backingId,
+    });
+    if (!this.#send(r, end - 16)) this.#io.release(fh);
+  }
+
+  /** RELEASE of a regular file's `fh`. */
+  releaseFile(fh: number): void {
+    this.#io.release(fh);
+  }
+
+  /** Replies to CREATE; a read-only create of a pinned inode (it existed) shares its backing. */
+  replyCreate(r: Req, attr: Attr, openFlags: number, readOnly = false): void {
+    const fh = this.#nextFh++;
+    const io = this.#io.open(fh, attr.ino, readOnly, null);
     let end = putEntryOut(this.#sv, 16, attr, this.entryValid, this.attrValid);
     end = writeStruct(abi.fuse_open_out, this.#sv, end, {
-      fh: this.#nextFh++,
-      open_flags: openFlags,
+      fh,
+      open_flags: ioFlags(openFlags, io.mode),
+      backing_id: io.backingId,
     });
     if (this.#send(r, end - 16)) this.#handedOut(attr.ino, false);
-    else this.#giveBack(attr.ino, false);
+    else {
+      this.#giveBack(attr.ino, false);
+      this.#io.release(fh);
+    }
   }
 
   /** Replies with one fixed struct. */
@@ -627,7 +706,12 @@ export class FuseSession {
       );
       return;
     }
-    const flags = (WANTED_INIT_FLAGS & k.flags) >>> 0;
+    let flags = (WANTED_INIT_FLAGS & k.flags) >>> 0;
+    // Passthrough: offered in flags2 (behind INIT_EXT), needs CAP_SYS_ADMIN for backing files.
+    const passthrough = this.opts.backingFile !== undefined && Deno.uid() === 0 &&
+      (k.flags & abi.FUSE_INIT_EXT) !== 0 && (k.flags2 & abi.FUSE_PASSTHROUGH_2) !== 0;
+    const flags2 = passthrough ? abi.FUSE_PASSTHROUGH_2 : 0;
+    if (passthrough) flags = (flags | abi.FUSE_INIT_EXT) >>> 0;
     const maxPages = (flags & abi.FUSE_MAX_PAGES) !== 0 ? MAX_PAGES : 32;
     const maxWrite = Math.min(this.opts.maxWrite, maxPages * 4096);
     const info: InitInfo = {
@@ -637,6 +721,8 @@ export class FuseSession {
       kernelFlags: k.flags,
       kernelFlags2: k.flags2,
       flags,
+      flags2,
+      passthrough,
       maxWrite,
       maxReadahead: k.maxReadahead,
       maxPages,
@@ -651,8 +737,30 @@ export class FuseSession {
       max_write: maxWrite,
       time_gran: 1,
       max_pages: maxPages,
+      flags2,
+      // Backing files must sit on a filesystem that is not itself stacked.
+      max_stack_depth: passthrough ? 1 : 0,
     });
     if (this.#send(r, end - 16)) {
+      if (passthrough) {
+        this.#io = new FileIoModes({
+          open: (path) => {
+            const fd = openPath(path, O_RDONLY | O_CLOEXEC);
+            if (typeof fd === "string") return fd;
+            try {
+              return fuseBackingOpen(this.fd, fd);
+            } finally {
+              closeFd(fd);
+            }
+          },
+          close: (id) => {
+            const e = fuseBackingClose(this.fd, id);
+            if (e !== null && this.endReason === null) {
+              this.#logOnce("backing-close", `fuse: closing backing id ${id}: ${e}`);
+            }
+          },
+        }, this.opts.log);
+      }
       this.#init = info;
       this.#resolveInit(info);
     } else {
@@ -751,6 +859,12 @@ async function callerIsDying(tid: number): Promise<boolean> {
 // ---------------------------------------------------------------------------
 // The opcode table: names, handlers, fixed argument sizes in one place.
 
+/** open_flags for an I/O mode, from those for page-cache I/O. */
+function ioFlags(cacheFlags: number, mode: IoMode): number {
+  if (mode === "cache") return cacheFlags;
+  return ((cacheFlags & ~abi.FOPEN_KEEP_CACHE) | abi.FOPEN_PASSTHROUGH) >>> 0;
+}
+
 /** Row flags. */
 const RO = { interruptible: true } as const;
 const NO_REPLY = { noReply: true } as const;
@@ -782,7 +896,7 @@ const TABLE: OpSpec[] = [
   row(abi.FUSE_READ, "FUSE_READ", abi.fuse_read_in.size, h.read, RO),
   row(abi.FUSE_WRITE, "FUSE_WRITE", abi.fuse_write_in.size, h.write, { retainsBuffer: true }),
   row(abi.FUSE_STATFS, "FUSE_STATFS", 0, h.statfs, RO),
-  row(abi.FUSE_RELEASE, "FUSE_RELEASE", abi.fuse_release_in.size, h.empty),
+  row(abi.FUSE_RELEASE, "FUSE_RELEASE", abi.fuse_release_in.size, h.release),
   row(abi.FUSE_FSYNC, "FUSE_FSYNC", abi.fuse_fsync_in.size, h.fsync),
   row(abi.FUSE_SETXATTR, "FUSE_SETXATTR", abi.fuse_setxattr_in.size, h.setxattr),
   row(abi.FUSE_GETXATTR, "FUSE_GETXATTR", abi.fuse_getxattr_in.size, h.getxattr, RO),

@@ -75,6 +75,8 @@ export const NFS3_STATUS: Readonly<Record<ErrnoName, number>> = {
   EDQUOT: NFS3ERR_DQUOT,
   /** Only xattr calls raise ERANGE (not used by NFSv3). */
   ERANGE: NFS3ERR_INVAL,
+  /** Raised only by the FUSE channel (passthrough); as NFS3 has no such status, "try again". */
+  ETXTBSY: NFS3ERR_JUKEBOX,
 };
 
 /** Domain codes with a meaning for NFS clients; the rest are server faults. */

@@ -321,6 +321,8 @@ export class Daemon implements OpHost {
             return false;
           }
         },
+        // Read-only opens of clean big files read the blob cache file through the kernel.
+        backingFile: (ino) => ws.backingFile(ino),
         log: (msg) => this.#log(`[${id}] ${msg}`),
       });
     } catch (e) {

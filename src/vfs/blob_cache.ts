@@ -123,6 +123,17 @@ export class BlobCache {
     return `${this.cacheDir}/${oid}`;
   }
 
+  /**
+   * The finished cache file of a big blob if it is already there (never
+   * starts writing it), else null: a file whose bytes never change, for
+   * FUSE passthrough.
+   */
+  readyPath(oid: Oid): string | null {
+    const size = this.#sizes.get(oid);
+    if (size === undefined || size < this.#spill) return null;
+    return this.#openSpilled(oid) ? `${this.cacheDir}/${oid}` : null;
+  }
+
   /** The finished cache file of a big blob, opened; null when it is not there yet. */
   #openSpilled(oid: Oid): Deno.FsFile | null {
     try {

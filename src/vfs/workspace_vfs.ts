@@ -683,6 +683,18 @@ export class WorkspaceVfs implements Vfs {
     return decoder.decode(await this.blobs.whole(n.oid));
   }
 
+  /**
+   * A host file holding exactly the bytes of clean file `ino` that never
+   * change (its blob's finished cache file), or null: for FUSE passthrough
+   * of read-only opens. Never starts writing a cache file.
+   */
+  backingFile(ino: Ino): string | null {
+    const n = this.node(ino);
+    if (n.kind !== "file" || n.materialized || n.origin !== null || !n.oid) return null;
+    if (this.#copyUps.has(ino)) return null;
+    return this.blobs.readyPath(n.oid);
+  }
+
   async read(ino: Ino, offset: number, length: number): Promise<Uint8Array> {
     const n = this.node(ino);
     if (n.kind === "dir") throw new VibeError("EISDIR", `Cannot read a directory`);

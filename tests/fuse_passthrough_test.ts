@@ -1,0 +1,150 @@
+/**
+ * FUSE passthrough of clean big files (io_modes.ts) through the real daemon:
+ * which opens are passed through, that their reads never reach the daemon,
+ * that a passed-through file cannot be changed in place while so open
+ * (ETXTBSY), and that page-cache opens and passthrough never mix.
+ */
+import assert from "node:assert/strict";
+import { makeRepo } from "./helpers/repo.ts";
+import { cleanupDaemon, fuseUnavailable, vibe, vibeOk } from "./helpers/vibe_cli.ts";
+
+const skip = fuseUnavailable();
+const SIZE = 6 * 1024 * 1024; // above the blob cache's 4 MiB spill size
+
+function letters(n: number, seed: number): string {
+  const out = new Uint8Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = 97 + ((s >>> 16) % 26);
+  }
+  return new TextDecoder().decode(out);
+}
+
+interface MountStats {
+  passthrough: boolean;
+  byOpcode: Record<string, number>;
+  openFiles: { cache: number; passthrough: number; direct: number };
+}
+
+async function stats(repo: string, id: string): Promise<MountStats> {
+  const st = JSON.parse(await vibeOk(repo, "daemon", "status", "--json"));
+  return st.mounts.find((m: { id: string }) => m.id === id).stats;
+}
+
+function readAll(f: Deno.FsFile, n: number): Uint8Array {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  f.seekSync(0, Deno.SeekMode.Start);
+  while (got < n) {
+    const r = f.readSync(buf.subarray(got));
+    if (r === null || r === 0) break;
+    got += r;
+  }
+  return buf.subarray(0, got);
+}
+
+const enc = new TextEncoder();
+
+Deno.test({
+  name: "fuse passthrough: read-only opens of a clean big file bypass the daemon and pin it",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const big = letters(SIZE, 7);
+    const big2 = letters(SIZE, 9);
+    const repo = await makeRepo({ "big.bin": big, "big2.bin": big2, "small.txt": "small\n" });
+    const mnt = await Deno.makeTempDir({ prefix: "vibe-pt-" });
+    const dir = `${mnt}/pt`;
+    try {
+      await vibeOk(repo, "init");
+      await vibeOk(repo, "spawn", "pt", "--mount", dir);
+      const [major, minor] = Deno.osRelease().split(".").map(Number) as [number, number];
+      const kernelHasIt = major > 6 || (major === 6 && minor >= 9);
+      assert.equal((await stats(repo, "pt")).passthrough, kernelHasIt, "passthrough negotiated");
+
+      // First read: the page cache path, which writes the blob's cache file.
+      assert.deepEqual(await Deno.readFile(`${dir}/big.bin`), enc.encode(big));
+      assert.deepEqual(await Deno.readFile(`${dir}/big2.bin`), enc.encode(big2));
+      if (!kernelHasIt) {
+        console.log(`passthrough part skipped: kernel ${Deno.osRelease()} predates it (6.9)`);
+        return;
+      }
+
+      // Now a read-only open is passed through: its reads never reach the daemon.
+      const before = await stats(repo, "pt");
+      const r1 = Deno.openSync(`${dir}/big.bin`, { read: true });
+      const mid = await stats(repo, "pt");
+      assert.equal(mid.openFiles.passthrough, 1, JSON.stringify(mid.openFiles));
+      assert.deepEqual(readAll(r1, SIZE + 10), enc.encode(big));
+      const after = await stats(repo, "pt");
+      assert.equal(
+        after.byOpcode["FUSE_READ"] ?? 0,
+        before.byOpcode["FUSE_READ"] ?? 0,
+        "passthrough reads must not reach the daemon",
+      );
+      // A second reader shares it; small files never are passed through.
+      const r2 = Deno.openSync(`${dir}/big.bin`, { read: true });
+      assert.equal(new TextDecoder().decode(await Deno.readFile(`${dir}/small.txt`)), "small\n");
+      assert.equal((await stats(repo, "pt")).openFiles.passthrough, 2);
+
+      // While it is open with passthrough its bytes are pinned: writing it in
+      // place fails with ETXTBSY (as for a running executable), nothing changes.
+      for (const how of [{ write: true }, { write: true, truncate: true }, { append: true }]) {
+        assert.throws(
+          () => Deno.openSync(`${dir}/big.bin`, how),
+          (e: Error) => /Text file busy/.test(e.message),
+          JSON.stringify(how),
+        );
+      }
+      assert.throws(() => Deno.truncateSync(`${dir}/big.bin`, 10), /Text file busy/);
+      // Metadata changes and renames still work.
+      await Deno.chmod(`${dir}/big.bin`, 0o600);
+      assert.equal((await Deno.stat(`${dir}/big.bin`)).mode! & 0o777, 0o600);
+      assert.deepEqual(readAll(r2, SIZE), enc.encode(big));
+      // Replacing it by rename (how editors save) is not affected.
+      await Deno.writeTextFile(`${dir}/big.bin.tmp`, "replaced\n");
+      await Deno.rename(`${dir}/big.bin.tmp`, `${dir}/big.bin`);
+      assert.equal(await Deno.readTextFile(`${dir}/big.bin`), "replaced\n");
+      assert.deepEqual(readAll(r1, 8), enc.encode(big.slice(0, 8)), "the open one keeps its file");
+      r1.close();
+      r2.close();
+      assert.equal((await stats(repo, "pt")).openFiles.passthrough, 0);
+      assert.match(await vibeOk(repo, "status", "pt"), /big\.bin/);
+
+      // Once closed, the file can be written in place again.
+      const big3 = "big3.bin";
+      await Deno.writeTextFile(`${dir}/${big3}`, "x"); // a dirty file: never passed through
+      const r4 = Deno.openSync(`${dir}/${big3}`, { read: true });
+      assert.equal((await stats(repo, "pt")).openFiles.passthrough, 0);
+      const w4 = Deno.openSync(`${dir}/${big3}`, { write: true });
+      w4.writeSync(enc.encode("y"));
+      w4.close();
+      assert.equal(new TextDecoder().decode(readAll(r4, 4)), "y");
+      r4.close();
+
+      // A page-cache writer open first: a read-only open must not be passed through
+      // (the kernel would refuse the mix with EIO), and both work and agree.
+      const w2 = Deno.openSync(`${dir}/big2.bin`, { read: true, write: true });
+      const r3 = Deno.openSync(`${dir}/big2.bin`, { read: true });
+      const s3 = await stats(repo, "pt");
+      assert.equal(s3.openFiles.passthrough, 0, JSON.stringify(s3.openFiles));
+      assert.equal(s3.openFiles.cache, 2);
+      assert.deepEqual(readAll(r3, SIZE), enc.encode(big2));
+      w2.writeSync(enc.encode("WORLD"));
+      assert.equal(new TextDecoder().decode(readAll(r3, 5)), "WORLD");
+      w2.close();
+      r3.close();
+      // The original blob is untouched for everyone else (the shared cache file).
+      const r = await vibe(repo, "spawn", "other", "--mount", `${mnt}/other`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await Deno.readFile(`${mnt}/other/big.bin`), enc.encode(big));
+      assert.deepEqual(await Deno.readFile(`${mnt}/other/big2.bin`), enc.encode(big2));
+    } finally {
+      await cleanupDaemon(repo, mnt);
+      await Deno.remove(repo, { recursive: true }).catch(() => {});
+      await Deno.remove(mnt, { recursive: true }).catch(() => {});
+    }
+  },
+});
