@@ -501,8 +501,19 @@ Deno.test("xdr: opaqueLast keeps a large aligned opaque as the tail, copies anyt
   w.opaqueLast(big);
   assert.equal(w.tailBytes, big.length);
   assert.deepEqual([...w.finish()], [0, 0, 0, 7, 0, 1, 0, 0]);
-  assert.equal(w.takeTail(), big, "the caller's bytes, not a copy");
+  assert.equal(w.takeTail()!.bytes, big, "the caller's bytes, not a copy");
   assert.equal(w.takeTail(), null, "taken once");
+  // The release callback: at once when copied, else handed over with the tail.
+  let released = 0;
+  w.opaqueLast(small, () => released++);
+  assert.equal(released, 1);
+  w.finish();
+  w.opaqueLast(big, () => released++);
+  assert.equal(released, 1);
+  const t = w.takeTail()!;
+  t.release!();
+  assert.equal(released, 2);
+  w.reset();
 
   // Unaligned: padding must follow, so it is copied in.
   const odd = new Uint8Array(TAIL_MIN + 1).fill(5);

@@ -464,6 +464,23 @@ const BEHAVIOURS: Record<string, (t: Ctx) => Promise<void>> = {
     assert.equal(text(await vfs.read(g.ino, mib - 1, 10)), "\0end");
   },
 
+  "read into a caller's buffer: same bytes, holes zeroed over old contents": async (
+    { vfs, dir },
+  ) => {
+    const f = await mkfile(vfs, dir, "f", "abc");
+    await vfs.write(f.ino, 300_000, bytes("xyz"));
+    const into = new Uint8Array(400_000).fill(0xee);
+    const all = await vfs.read(f.ino, 0, 400_000, into);
+    assert.equal(all.length, 300_003);
+    assert.equal(text(all.subarray(0, 3)), "abc");
+    assert.ok(isZero(all.subarray(3, 300_000)), "the hole reads as zeros, not the old bytes");
+    assert.equal(text(all.subarray(300_000)), "xyz");
+    // Too small a buffer is not used; the result is still right.
+    const small = new Uint8Array(2);
+    assert.equal(text(await vfs.read(f.ino, 0, 3, small)), "abc");
+    assert.equal(text(await vfs.read(f.ino, 300_001, 10, into)), "yz");
+  },
+
   "setattr: growing the size extends with zeros": async ({ vfs, dir }) => {
     const f = await mkfile(vfs, dir, "f", "abc");
     const a = await vfs.setattr(f.ino, { size: 10 });

@@ -115,11 +115,11 @@ export class DeltaStore {
     return this.#file(ino).statSync().size;
   }
 
-  read(ino: Ino, offset: number, length: number): Uint8Array {
+  read(ino: Ino, offset: number, length: number, into?: Uint8Array): Uint8Array {
     const f = this.#file(ino);
     const size = f.statSync().size;
     if (offset >= size) return new Uint8Array(0);
-    return readAt(f, offset, Math.min(length, size - offset));
+    return readAt(f, offset, Math.min(length, size - offset), into);
   }
 
   /**

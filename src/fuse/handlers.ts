@@ -15,6 +15,7 @@
 import { isCode } from "../errors.ts";
 import type { Attr, Caller, SetAttr } from "../vfs/vfs.ts";
 import { LINUX_ERRNO } from "../../ffi/errno_linux.ts";
+import { BufferPool } from "../io/buffer_pool.ts";
 import * as abi from "./abi.ts";
 import {
   direntplusSize,
@@ -248,9 +249,18 @@ export async function create(s: FuseSession, r: Req): Promise<void> {
   s.replyCreate(r, attr, openFlagsFor(s, attr.ino, truncate), readOnly);
 }
 
+/** Buffers for large READs (the reply is written synchronously, so they come back at once). */
+const READ_BUFFERS = new BufferPool(1024 * 1024, 8);
+const POOLED_READ_MIN = 64 * 1024;
+
 export async function read(s: FuseSession, r: Req): Promise<void> {
   const a = args(r, abi.fuse_read_in);
-  s.replyBytes(r, await s.vfs.read(r.h.nodeid, a.offset, a.size));
+  const buf = a.size >= POOLED_READ_MIN ? READ_BUFFERS.take() : undefined;
+  try {
+    s.replyBytes(r, await s.vfs.read(r.h.nodeid, a.offset, a.size, buf));
+  } finally {
+    if (buf) READ_BUFFERS.give(buf);
+  }
 }
 
 export async function write(s: FuseSession, r: Req): Promise<void> {

@@ -4,9 +4,18 @@
  * reopened on every request.
  */
 
-/** Up to `length` bytes of `f` at `offset` (shorter at the end of the file). */
-export function readAt(f: Deno.FsFile, offset: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
+/**
+ * Up to `length` bytes of `f` at `offset` (shorter at the end of the file),
+ * read into `into` when it is given and large enough (a view of it is
+ * returned), else into a new array.
+ */
+export function readAt(
+  f: Deno.FsFile,
+  offset: number,
+  length: number,
+  into?: Uint8Array,
+): Uint8Array {
+  const buf = into && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
   f.seekSync(offset, Deno.SeekMode.Start);
   let got = 0;
   while (got < length) {

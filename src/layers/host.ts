@@ -152,7 +152,7 @@ export class LayerHost {
   }
 
   /** Up to `length` bytes at `offset` of the host file (short at its end). */
-  read(origin: string, offset: number, length: number): Uint8Array {
+  read(origin: string, offset: number, length: number, into?: Uint8Array): Uint8Array {
     const path = this.pathOf(origin);
     const f = this.#open.get(path, () => {
       try {
@@ -161,7 +161,7 @@ export class LayerHost {
         throw hostError("open", path, e);
       }
     });
-    return readAt(f, offset, length);
+    return readAt(f, offset, length, into);
   }
 
   /** The whole host file. */

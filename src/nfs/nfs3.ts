@@ -94,7 +94,15 @@ import {
   NfsStatusError,
   type StatusMapper,
 } from "./status_map.ts";
-import { utf8Size, XdrError, xdrOpaqueSize, type XdrReader, type XdrWriter } from "./xdr.ts";
+import {
+  TAIL_MIN,
+  utf8Size,
+  XdrError,
+  xdrOpaqueSize,
+  type XdrReader,
+  type XdrWriter,
+} from "./xdr.ts";
+import { BufferPool } from "../io/buffer_pool.ts";
 
 /** NFS3_FHSIZE: the longest handle a client may send. */
 export const FHSIZE3 = 64;
@@ -340,13 +348,20 @@ async function readlink(c: Nfs3Context, { call }: CallInfo, st: OpState): Promis
 
 const EMPTY = new Uint8Array(0);
 
+/** Buffers for READ data (MAX_IO_BYTES each); a few per connection in flight. */
+const READ_BUFFERS = new BufferPool(MAX_IO_BYTES, 16);
+
 async function read(c: Nfs3Context, { call }: CallInfo, st: OpState): Promise<Reply> {
   const r = call.args;
   const fh = readFh(r);
   const offset = r.u64();
   const count = Math.min(r.u32(), MAX_IO_BYTES);
   st.a = inoOf(c, fh);
-  const data = offset > Number.MAX_SAFE_INTEGER ? EMPTY : await c.vfs.read(st.a, offset, count);
+  // Large reads land in a pooled buffer, which goes back once the reply is sent.
+  const buf = count >= TAIL_MIN ? READ_BUFFERS.take() : undefined;
+  const data = offset > Number.MAX_SAFE_INTEGER
+    ? EMPTY
+    : await c.vfs.read(st.a, offset, count, buf);
   const a = await c.vfs.getattr(st.a);
   const eof = offset + data.length >= a.size;
   return (w) => {
@@ -354,7 +369,7 @@ async function read(c: Nfs3Context, { call }: CallInfo, st: OpState): Promise<Re
     putPostOpAttr(w, a, c.fsid);
     w.u32(data.length);
     w.bool(eof);
-    w.opaqueLast(data);
+    w.opaqueLast(data, buf ? () => READ_BUFFERS.give(buf) : undefined);
   };
 }
 

@@ -240,7 +240,7 @@ export class RpcServer {
       }
     }
     let bytes: Uint8Array;
-    let tail: Uint8Array | null = null;
+    let tail: ReturnType<XdrWriter["takeTail"]> = null;
     try {
       w.reset();
       w.u32(0);
@@ -257,13 +257,14 @@ export class RpcServer {
     }
     if (drcKey !== null) {
       if (tail) {
-        bytes = concat(bytes, tail);
+        bytes = concat(bytes, tail.bytes);
+        tail.release?.();
         tail = null;
       }
       this.drcPut(drcKey, bytes);
     }
     c.send(bytes);
-    if (tail) c.send(tail);
+    if (tail) c.send(tail.bytes, tail.release);
   }
 
   private readonly statKeys = new Map<ProcEntry, string>();
@@ -342,6 +343,8 @@ class Connection {
   private readonly running = new Set<Promise<void>>();
   private wake: (() => void) | null = null;
   private readonly queue: Uint8Array[] = [];
+  /** Called once the queue entry at the same index has been written (or copied out). */
+  private readonly sent: ((() => void) | null)[] = [];
   private queuedBytes = 0;
   private writing = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -442,9 +445,10 @@ class Connection {
   }
 
   /** Queues a reply record (or the next part of one); written whole, in queue order. */
-  send(bytes: Uint8Array): void {
+  send(bytes: Uint8Array, onSent: (() => void) | null = null): void {
     if (this.closed) return;
     this.queue.push(bytes);
+    this.sent.push(onSent);
     this.queuedBytes += bytes.length;
     if (!this.writing) this.flushing = this.flush();
   }
@@ -454,8 +458,10 @@ class Connection {
     try {
       while (this.queue.length > 0 && !this.closed) {
         let buf: Uint8Array;
+        let done: (() => void) | null = null;
         if (this.queue.length === 1 || this.queue[0]!.length >= WRITE_COALESCE) {
           buf = this.queue.shift()!;
+          done = this.sent.shift()!;
         } else {
           let total = 0;
           let n = 0;
@@ -464,15 +470,18 @@ class Connection {
             n++;
           }
           const parts = this.queue.splice(0, n);
+          const callbacks = this.sent.splice(0, n);
           buf = new Uint8Array(total);
           let off = 0;
           for (const p of parts) {
             buf.set(p, off);
             off += p.length;
           }
+          for (const cb of callbacks) cb?.();
         }
         let off = 0;
         while (off < buf.length) off += await this.conn.write(buf.subarray(off));
+        done?.();
         this.queuedBytes -= buf.length;
         this.drain();
       }

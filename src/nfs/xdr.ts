@@ -198,6 +198,7 @@ export class XdrWriter {
   /** Bytes written so far. */
   pos = 0;
   private tail: Uint8Array | null = null;
+  private tailRelease: (() => void) | null = null;
 
   constructor(capacity = DEFAULT_CAPACITY) {
     this.buf = new Uint8Array(capacity);
@@ -265,15 +266,19 @@ export class XdrWriter {
   /**
    * Variable-length opaque that ends the message. A large, aligned one is not
    * copied: it becomes the tail (`takeTail`), so nothing may be written after
-   * it, and `b` must stay unchanged until sent.
+   * it, and `b` must stay unchanged until sent. `release` is called once `b`
+   * is no longer needed: at once when it was copied, else by whoever sends
+   * the tail.
    */
-  opaqueLast(b: Uint8Array): void {
+  opaqueLast(b: Uint8Array, release?: () => void): void {
     if (b.length < TAIL_MIN || (b.length & 3) !== 0) {
       this.opaque(b);
+      release?.();
       return;
     }
     this.u32(b.length);
     this.tail = b;
+    this.tailRelease = release ?? null;
   }
 
   /** Length of the tail (0 without one): part of the message on the wire. */
@@ -281,11 +286,13 @@ export class XdrWriter {
     return this.tail?.length ?? 0;
   }
 
-  /** The tail set by `opaqueLast` (once), or null. */
-  takeTail(): Uint8Array | null {
+  /** The tail set by `opaqueLast` and its release callback (once), or null. */
+  takeTail(): { bytes: Uint8Array; release: (() => void) | null } | null {
     const t = this.tail;
+    const release = this.tailRelease;
     this.tail = null;
-    return t;
+    this.tailRelease = null;
+    return t ? { bytes: t, release } : null;
   }
 
   /** String as UTF-8 (ASCII written byte by byte, no temporary). */
@@ -320,6 +327,7 @@ export class XdrWriter {
   reset(): void {
     this.pos = 0;
     this.tail = null;
+    this.tailRelease = null;
   }
 
   /** The message written so far, owned by the caller; the writer starts over. */

@@ -66,8 +66,8 @@ export class BlobCache {
     return s;
   }
 
-  /** Bytes [offset, offset+length) of the blob, clipped at its end. */
-  async read(oid: Oid, offset: number, length: number): Promise<Uint8Array> {
+  /** Bytes [offset, offset+length) of the blob, clipped at its end (big blobs into `into`). */
+  async read(oid: Oid, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const size = await this.size(oid);
     if (offset >= size || length <= 0) return new Uint8Array(0);
     const end = Math.min(size, offset + length);
@@ -84,11 +84,11 @@ export class BlobCache {
       if (sp.error) throw sp.error;
       if (!sp.done) {
         sp.reader ??= Deno.openSync(sp.tmp, { read: true });
-        return readAt(sp.reader, offset, end - offset);
+        return readAt(sp.reader, offset, end - offset, into);
       }
       f = await this.#spilled(oid);
     }
-    return readAt(f, offset, end - offset);
+    return readAt(f, offset, end - offset, into);
   }
 
   /** The whole blob in memory (for copy-up of small files, symlink targets). */

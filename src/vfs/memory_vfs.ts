@@ -309,13 +309,15 @@ export class MemoryVfs implements Vfs {
     });
   }
 
-  read(ino: Ino, offset: number, length: number): Promise<Uint8Array> {
+  read(ino: Ino, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     return run(() => {
       const node = this.fileNode(ino, "read");
       checkRange(offset, length, `Cannot read inode ${ino}`);
       if (offset >= node.size || length === 0) return new Uint8Array(0);
       const end = Math.min(node.size, offset + length);
-      const out = new Uint8Array(end - offset);
+      const out = into && into.length >= end - offset
+        ? into.subarray(0, end - offset)
+        : new Uint8Array(end - offset);
       let pos = offset;
       while (pos < end) {
         const index = Math.floor(pos / CHUNK_SIZE);
@@ -323,6 +325,7 @@ export class MemoryVfs implements Vfs {
         const n = Math.min(CHUNK_SIZE - start, end - pos);
         const chunk = node.chunks.get(index);
         if (chunk) out.set(chunk.subarray(start, start + n), pos - offset);
+        else out.fill(0, pos - offset, pos - offset + n);
         pos += n;
       }
       return out;

@@ -106,8 +106,14 @@ export interface Vfs {
   setattr(ino: Ino, attr: SetAttr): Promise<Attr>;
   /** Symlink target. EINVAL when `ino` is not a symlink. */
   readlink(ino: Ino): Promise<string>;
-  /** Up to `length` bytes at `offset`; shorter only at end of file. EISDIR for dirs. */
-  read(ino: Ino, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Up to `length` bytes at `offset`; shorter only at end of file. EISDIR for
+   * dirs. With `into` (at least `length` bytes), the bytes may be read into
+   * it and a view of it returned, so callers can reuse buffers: the result is
+   * `into`'s memory or another array, and either is valid until `into` is
+   * reused.
+   */
+  read(ino: Ino, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Writes all of `data` at `offset` (holes read as zeros). Returns bytes written. */
   write(ino: Ino, offset: number, data: Uint8Array): Promise<number>;
   /**

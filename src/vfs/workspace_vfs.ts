@@ -695,24 +695,24 @@ export class WorkspaceVfs implements Vfs {
     return this.blobs.readyPath(n.oid);
   }
 
-  async read(ino: Ino, offset: number, length: number): Promise<Uint8Array> {
+  async read(ino: Ino, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const n = this.node(ino);
     if (n.kind === "dir") throw new VibeError("EISDIR", `Cannot read a directory`);
     if (n.kind !== "file") throw new VibeError("EINVAL", `Cannot read a ${n.kind}`);
     if (offset < 0 || length < 0) throw new VibeError("EINVAL", `Invalid read range`);
-    if (n.materialized) return this.delta.read(ino, offset, length);
+    if (n.materialized) return this.delta.read(ino, offset, length, into);
     if (n.origin !== null) {
       // The row's size is what stat showed: a root copy that grew since is cut there.
       const len = Math.max(0, Math.min(length, (n.size ?? 0) - offset));
-      return len === 0 ? new Uint8Array(0) : this.#layerHost.read(n.origin, offset, len);
+      return len === 0 ? new Uint8Array(0) : this.#layerHost.read(n.origin, offset, len, into);
     }
     if (!n.oid) return new Uint8Array(0);
     const pending = this.#copyUps.get(ino);
     if (pending) {
       await pending;
-      return this.read(ino, offset, length);
+      return this.read(ino, offset, length, into);
     }
-    return await this.blobs.read(n.oid, offset, length);
+    return await this.blobs.read(n.oid, offset, length, into);
   }
 
   /** Copy-up: the file's bytes move into the delta, then the row flips to materialized. */
