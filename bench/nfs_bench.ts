@@ -23,7 +23,7 @@
  * flight, 1 MiB READ and UNSTABLE WRITE throughput with 8 in flight, and
  * READDIRPLUS entries/s over a 10,000-entry directory.
  *
- *   deno run -A bench/nfs_bench.ts [--runs 1] [--warmup 1] [--inprocess-only]
+ *   deno run -A bench/nfs_bench.ts [--runs 1] [--warmup 1] [--only w1,w2] [--inprocess-only]
  */
 import { MemoryVfs } from "../src/vfs/memory_vfs.ts";
 import { serveNfs } from "../src/nfs/mod.ts";
@@ -38,20 +38,29 @@ const WORKLOADS = [
   "create-remove-2k",
 ];
 
-const GUEST_SCRIPT = `#!/bin/sh
+/** One guest command per workload (busybox sh, cwd = the mount). */
+const WORKLOAD_SH: Record<string, string> = {
+  "seq-read-64MiB": `drop; s=$(now); cat big.bin >/dev/null; e=$(now); t seq-read-64MiB $s $e`,
+  "read-5k-tree":
+    `drop; s=$(now); find tree -type f -exec cat {} + >/dev/null; e=$(now); t read-5k-tree $s $e`,
+  "write-1k-small":
+    `mkdir -p w; s=$(now); i=0; while [ $i -lt 1000 ]; do echo "small file $i" >w/f$i; i=$((i + 1)); done; sync; e=$(now); t write-1k-small $s $e; rm -rf w`,
+  "ls-l-10k": `drop; s=$(now); ls -l flat >/dev/null; e=$(now); t ls-l-10k $s $e`,
+  "create-remove-2k":
+    `mkdir -p c; s=$(now); i=0; while [ $i -lt 2000 ]; do : >c/f$i; i=$((i + 1)); done; rm -rf c; e=$(now); t create-remove-2k $s $e`,
+};
+
+function guestScript(workloads: string[]): string {
+  return `#!/bin/sh
 set -eu
 now() { cut -d' ' -f1 /proc/uptime; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 t() { echo "RESULT $1 $(awk "BEGIN{print $3 - $2}")"; }
-drop; s=$(now); cat big.bin >/dev/null; e=$(now); t seq-read-64MiB $s $e
-drop; s=$(now); find tree -type f -exec cat {} + >/dev/null; e=$(now); t read-5k-tree $s $e
-mkdir -p w; s=$(now); i=0; while [ $i -lt 1000 ]; do echo "small file $i" >w/f$i; i=$((i + 1)); done; sync; e=$(now); t write-1k-small $s $e
-drop; s=$(now); ls -l flat >/dev/null; e=$(now); t ls-l-10k $s $e
-mkdir -p c; s=$(now); i=0; while [ $i -lt 2000 ]; do : >c/f$i; i=$((i + 1)); done; rm -rf c; e=$(now); t create-remove-2k $s $e
-rm -rf w
+${workloads.map((w) => WORKLOAD_SH[w]).join("\n")}
 awk '/^device/{p=0} /nfs statvers/{p=1} p && /^[ \\t]+[A-Z]+: [1-9]/{print "OPSTAT", $0}' /proc/self/mountstats
 echo BENCH DONE
 `;
+}
 
 /** Deterministic pseudo-random bytes (fast, no entropy limits). */
 function fill(b: Uint8Array, seed: number): Uint8Array {
@@ -238,7 +247,15 @@ async function main(): Promise<void> {
   const runs = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 1;
   const tmp = await Deno.makeTempDir({ prefix: "nfs-bench-" });
   const script = `${tmp}/bench.sh`;
-  await Deno.writeTextFile(script, GUEST_SCRIPT);
+  const onlyArg = Deno.args.indexOf("--only");
+  const workloads = onlyArg >= 0 ? Deno.args[onlyArg + 1]!.split(",") : WORKLOADS;
+  const unknown = workloads.filter((w) => !WORKLOAD_SH[w]);
+  if (unknown.length > 0) {
+    throw new Error(
+      `--only: unknown workload(s) ${unknown.join(", ")} (known: ${WORKLOADS.join(", ")})`,
+    );
+  }
+  await Deno.writeTextFile(script, guestScript(workloads));
   console.error("generating content …");
   const content = makeContent();
   const warmArg = Deno.args.indexOf("--warmup");
@@ -312,7 +329,7 @@ async function main(): Promise<void> {
     "vibe speed vs ganesha",
     "runs (ganesha | vibe)",
   ]];
-  for (const w of WORKLOADS) {
+  for (const w of workloads) {
     const g = results.ganesha!.get(w);
     const v = results.vibe!.get(w);
     const gs = g ? median(g) : NaN;
