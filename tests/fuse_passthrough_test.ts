@@ -54,7 +54,14 @@ Deno.test({
   async fn() {
     const big = letters(SIZE, 7);
     const big2 = letters(SIZE, 9);
-    const repo = await makeRepo({ "big.bin": big, "big2.bin": big2, "small.txt": "small\n" });
+    // A 5 MiB script: executed from the mount through passthrough.
+    const script = '#!/bin/sh\necho ran "$1"\nexit 0\n' + "#".repeat(63).concat("\n").repeat(81920);
+    const repo = await makeRepo({
+      "big.bin": big,
+      "big2.bin": big2,
+      "small.txt": "small\n",
+      "tool.sh": { content: script, mode: 0o755 },
+    });
     const mnt = await Deno.makeTempDir({ prefix: "vibe-pt-" });
     const dir = `${mnt}/pt`;
     try {
@@ -63,6 +70,9 @@ Deno.test({
       const [major, minor] = Deno.osRelease().split(".").map(Number) as [number, number];
       const kernelHasIt = major > 6 || (major === 6 && minor >= 9);
       assert.equal((await stats(repo, "pt")).passthrough, kernelHasIt, "passthrough negotiated");
+      const doc = JSON.parse(await vibeOk(repo, "doctor", "--json"));
+      const check = doc.checks.find((c: { name: string }) => c.name === "passthrough");
+      assert.equal(check?.ok, kernelHasIt, JSON.stringify(check));
 
       // First read: the page cache path, which writes the blob's cache file.
       assert.deepEqual(await Deno.readFile(`${dir}/big.bin`), enc.encode(big));
@@ -71,6 +81,12 @@ Deno.test({
         console.log(`passthrough part skipped: kernel ${Deno.osRelease()} predates it (6.9)`);
         return;
       }
+
+      // Executing a big clean script: the kernel and the shell open it read-only.
+      assert.equal((await Deno.readFile(`${dir}/tool.sh`)).length, script.length);
+      const ran = await new Deno.Command(`${dir}/tool.sh`, { args: ["ok"], stdout: "piped" })
+        .output();
+      assert.equal(new TextDecoder().decode(ran.stdout), "ran ok\n");
 
       // Now a read-only open is passed through: its reads never reach the daemon.
       const before = await stats(repo, "pt");
@@ -88,6 +104,21 @@ Deno.test({
       const r2 = Deno.openSync(`${dir}/big.bin`, { read: true });
       assert.equal(new TextDecoder().decode(await Deno.readFile(`${dir}/small.txt`)), "small\n");
       assert.equal((await stats(repo, "pt")).openFiles.passthrough, 2);
+      // Another process maps it (read-only mmap of a passthrough file) and sees the same bytes.
+      const py = await new Deno.Command("python3", {
+        args: [
+          "-c",
+          "import mmap,sys\nwith open(sys.argv[1],'rb') as f:\n m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ)\n sys.stdout.write(m[:16].decode()+' '+m[-16:].decode()+' '+str(len(m)))",
+          `${dir}/big.bin`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(py.code, 0, new TextDecoder().decode(py.stderr));
+      assert.equal(
+        new TextDecoder().decode(py.stdout),
+        `${big.slice(0, 16)} ${big.slice(-16)} ${SIZE}`,
+      );
 
       // While it is open with passthrough its bytes are pinned: writing it in
       // place fails with ETXTBSY (as for a running executable), nothing changes.
