@@ -30,7 +30,10 @@ export const VIBE_DIR = ".vibe";
  * which writes the file itself: no byte passes through this process, so a
  * 256 MiB first read is bound by git's inflate, not by the event loop.
  * Readers learn how far the file has grown from `progress`, fed by polling
- * its size every few milliseconds while git runs.
+ * its size every few milliseconds while git runs. `core.bigFileThreshold=1m`
+ * makes git stream a blob above 1 MiB (loose, or packed whole) instead of
+ * inflating all of it in memory first: the first bytes reach the file at
+ * once, and a 256 MiB blob takes ~0.25 s instead of ~0.45 s.
  */
 async function catFileTo(
   gitDir: string,
@@ -42,7 +45,7 @@ async function catFileTo(
     // noclobber: the cache file must be new (">" then fails if it exists).
     args: [
       "-c",
-      'set -C; exec git --git-dir "$1" cat-file blob "$2" > "$3"',
+      'set -C; exec git --git-dir "$1" -c core.bigFileThreshold=1m cat-file blob "$2" > "$3"',
       "sh",
       gitDir,
       oid,
