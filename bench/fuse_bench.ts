@@ -13,7 +13,9 @@
  * 3. `find -type f -exec cat` of every file of a 20k-file tree, cold
  *    (drop_caches; the daemon restarted, so its caches are cold too)
  * 4. `find . -type f | wc -l` over 100k files, warm (once, then median of 3)
- * 5. a shell loop creating 10k small files, then `rm -rf` of them
+ * 5. a shell loop creating 10k small files, then `rm -rf` of them (the vibe's
+ *    project, and so its delta files and metadata, on the same loop ext4 as
+ *    the native directory)
  * 6. the daemon's RSS with 100 idle mounted vibes of the 10k repo
  *
  * Native baselines (git worktrees, the create/remove dir) live on a
@@ -389,6 +391,8 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
   lfs.mnt = `${lfs.base}/mnt`;
   /** Each repo with its own mount root below mntRoot: cleaning one up leaves the others. */
   const repos: [string, string][] = [];
+  /** The create/remove project, on the loop filesystem (its daemon must stop before that goes). */
+  let crRepo: string | null = null;
   let succeeded = false;
   try {
     log("preparing repositories");
@@ -529,20 +533,29 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
       perVibeKiB: (st1.rssBytes - st0.rssBytes) / 1024 / Math.max(1, st1.mounts.length - n0),
     };
 
-    // 5. create then remove many small files (last: its deletes hit the root ext4)
+    // 5. create then remove many small files. Both sides on the loop ext4: the
+    // vibe's project (a one-file repo made there) keeps its delta files and
+    // metadata on the same filesystem as the native directory.
     log(`create and remove: ${size.create} files`);
     const create = `mkdir w && cd w && i=0; while [ $i -lt ${size.create} ]; do ` +
       `echo "small file $i" > f$i; i=$((i + 1)); done`;
     await Deno.mkdir(`${native}/cr`);
     const nativeCreate = (await shell(`${native}/cr`, create)).ms;
     const nativeRemove = (await shell(`${native}/cr`, "rm -rf w")).ms;
-    const crMnt = `${mntRoot}/${tagOf}/cr`;
-    await vibe(memRepo, "spawn", "cr", "--mount", crMnt);
+    crRepo = `${native}/cr-repo`;
+    await Deno.mkdir(crRepo);
+    await git(crRepo, "init", "-q");
+    await Deno.writeTextFile(`${crRepo}/README`, "create and remove\n");
+    await git(crRepo, "add", "README");
+    await git(crRepo, "commit", "-q", "-m", "one file");
+    await vibe(crRepo, "init");
+    const crMnt = `${mntRoot}/c/cr`;
+    await vibe(crRepo, "spawn", "cr", "--mount", crMnt);
     await settle();
-    const crBefore = await opcodes(memRepo, "cr");
+    const crBefore = await opcodes(crRepo, "cr");
     const vibeCreate = (await shell(crMnt, create)).ms;
     const vibeRemove = (await shell(crMnt, "rm -rf w")).ms;
-    const crOps = diffCounts(crBefore, await opcodes(memRepo, "cr"));
+    const crOps = diffCounts(crBefore, await opcodes(crRepo, "cr"));
 
     const f: FuseBenchFigures = {
       date: new Date().toISOString(),
@@ -587,6 +600,7 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
     return f;
   } finally {
     for (const [r, tag] of repos) await cleanupDaemon(r, `${mntRoot}/${tag}/`);
+    if (crRepo) await cleanupDaemon(crRepo, `${mntRoot}/c/`);
     // Anything still mounted below mntRoot (a daemon that died half-way).
     for (const m of mountPoints()) {
       if (m.startsWith(`${mntRoot}/`)) await exec("umount", ["-l", m], "/");
