@@ -179,3 +179,63 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fuse passthrough: a project on overlayfs (too deep to pass through) reads normally",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const hasOverlay = Deno.readTextFileSync("/proc/filesystems").includes("\toverlay\n");
+    if (!hasOverlay) {
+      console.log("skipped: this kernel has no overlayfs (modprobe overlay)");
+      return;
+    }
+    const base = await Deno.makeTempDir({ prefix: "vibe-pt-ovl-" });
+    const merged = `${base}/merged`;
+    for (const d of ["lower", "upper", "work", "merged", "mnt"]) await Deno.mkdir(`${base}/${d}`);
+    const mount = await new Deno.Command("mount", {
+      args: [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${base}/lower,upperdir=${base}/upper,workdir=${base}/work`,
+        merged,
+      ],
+    }).output();
+    assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+    const repo = `${merged}/repo`;
+    try {
+      const big = letters(SIZE, 11);
+      await Deno.mkdir(repo);
+      const git = (...args: string[]) =>
+        new Deno.Command("git", { args, cwd: repo, stdout: "null", stderr: "null" }).output();
+      await git("init", "-q");
+      await Deno.writeTextFile(`${repo}/big.bin`, big);
+      await git("add", "big.bin");
+      await git("-c", "user.name=T", "-c", "user.email=t@t.invalid", "commit", "-q", "-m", "big");
+      await vibeOk(repo, "init");
+      await vibeOk(repo, "spawn", "o", "--mount", `${base}/mnt/o`);
+      assert.deepEqual(await Deno.readFile(`${base}/mnt/o/big.bin`), enc.encode(big));
+      // The blob cache file is there now; its filesystem is stacked, so the kernel
+      // refuses it as a backing file and the mount turns passthrough off for good.
+      assert.deepEqual(await Deno.readFile(`${base}/mnt/o/big.bin`), enc.encode(big));
+      assert.deepEqual(await Deno.readFile(`${base}/mnt/o/big.bin`), enc.encode(big));
+      const st = await stats(repo, "o");
+      assert.equal(st.passthrough, false, "passthrough turned off");
+      assert.equal(st.openFiles.passthrough, 0);
+      const w = Deno.openSync(`${base}/mnt/o/big.bin`, { write: true });
+      w.writeSync(enc.encode("OVERLAY"));
+      w.close();
+      assert.equal(
+        new TextDecoder().decode((await Deno.readFile(`${base}/mnt/o/big.bin`)).subarray(0, 8)),
+        "OVERLAY" + big[7],
+      );
+    } finally {
+      await cleanupDaemon(repo, `${base}/mnt`).catch(() => {});
+      await new Deno.Command("umount", { args: ["-l", merged] }).output();
+      await Deno.remove(base, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -43,8 +43,11 @@ interface InodeIo {
   backingPath: string;
 }
 
-/** Errors after which passthrough cannot work on this mount at all. */
-const FATAL = new Set(["EPERM", "ENOTTY", "EINVAL", "EOPNOTSUPP", "ENOSYS"]);
+/**
+ * Errors after which passthrough cannot work on this mount at all (ELOOP: the
+ * cache sits on a stacked filesystem such as overlayfs, deeper than allowed).
+ */
+const FATAL = new Set(["EPERM", "ENOTTY", "EINVAL", "EOPNOTSUPP", "ENOSYS", "ELOOP"]);
 
 export class FileIoModes {
   #inodes = new Map<number, InodeIo>();

@@ -48,6 +48,14 @@ Deno.test("io modes: page-cache opens keep passthrough away until they are relea
   assert.equal(io.open(4, 6, true, null).mode, "cache", "no backing file: page cache");
 });
 
+Deno.test("io modes: a stacked cache filesystem (ELOOP) turns passthrough off", () => {
+  const { calls, reg } = registry(["ELOOP"]);
+  const io = new FileIoModes(reg, () => {});
+  assert.equal(io.open(1, 1, true, "/overlay/c/x").mode, "cache");
+  assert.equal(io.open(2, 2, true, "/overlay/c/y").mode, "cache");
+  assert.deepEqual(calls, ["open /overlay/c/x"], "asked once");
+});
+
 Deno.test("io modes: a refusal that would repeat turns passthrough off, others do not", () => {
   const logs: string[] = [];
   const { reg } = registry(["ENOENT", "EPERM", 4]);
