@@ -8,8 +8,12 @@
  * - ls-l-10k: `ls -l` of a 10,000-entry directory (READDIRPLUS + attrs)
  * - create-remove-2k: create 2,000 empty files, then `rm -rf` them
  * Ganesha (../shared/tools/ganesha-local, VFS FSAL) serves a temp directory;
- * vibe serves a MemoryVfs populated with the same content. Figures are
- * reported, never asserted. Needs root (nfs-vm, ganesha-local).
+ * vibe serves the same content as the product does (`--server daemon`, the
+ * default): committed to a git repo, one vibe of it exported by the vibe
+ * daemon (`vibe serve <id> --nfs`), so reads come from git objects and the
+ * blob cache and writes go to the delta store and SQLite; `--server memory`
+ * serves a MemoryVfs in this process instead (the server code alone).
+ * Figures are reported, never asserted. Needs root (nfs-vm, ganesha-local).
  *
  * Each server first gets `--warmup` untimed passes (default 1: vibe's server
  * is a long-running daemon, so its JIT warm-up is not what a user waits for;
@@ -23,7 +27,8 @@
  * flight, 1 MiB READ and UNSTABLE WRITE throughput with 8 in flight, and
  * READDIRPLUS entries/s over a 10,000-entry directory.
  *
- *   deno run -A bench/nfs_bench.ts [--runs 1] [--warmup 1] [--only w1,w2] [--inprocess-only]
+ *   deno run -A bench/nfs_bench.ts [--runs 1] [--warmup 1] [--only w1,w2]
+ *     [--server daemon|memory] [--inprocess-only]
  */
 import { MemoryVfs } from "../src/vfs/memory_vfs.ts";
 import { serveNfs } from "../src/nfs/mod.ts";
@@ -240,6 +245,61 @@ async function inProcess(): Promise<void> {
   }
 }
 
+interface Served {
+  port: number;
+  exportPath: string;
+  close(): Promise<void>;
+}
+
+/** The product path: the content committed to a git repo, one vibe of it served by the vibe daemon. */
+async function serveVibe(repo: string, content: Content): Promise<Served> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const env = {
+    GIT_AUTHOR_NAME: "Bench",
+    GIT_AUTHOR_EMAIL: "bench@vibe.invalid",
+    GIT_COMMITTER_NAME: "Bench",
+    GIT_COMMITTER_EMAIL: "bench@vibe.invalid",
+  };
+  const run = async (cmd: string, args: string[]) => {
+    const o = await new Deno.Command(cmd, { args, cwd: repo, env, stdin: "null" }).output();
+    const out = new TextDecoder().decode(o.stdout);
+    if (o.code !== 0) {
+      throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}${out}`);
+    }
+    return out;
+  };
+  await Deno.mkdir(repo);
+  await writeDir(repo, content);
+  await run("git", ["init", "-q"]);
+  await run("git", ["add", "-A"]);
+  await run("git", ["commit", "-q", "-m", "bench content"]);
+  const vibe = (...args: string[]) => run(Deno.execPath(), ["run", "-A", main, ...args]);
+  await vibe("init");
+  await vibe("spawn", "bench", "--no-mount");
+  const info = JSON.parse(await vibe("serve", "bench", "--nfs", "--json"));
+  return {
+    port: info.port,
+    exportPath: info.exportPath,
+    close: async () => {
+      await vibe("daemon", "stop").catch(() => "");
+    },
+  };
+}
+
+/** The server alone: a MemoryVfs with the same content, in this process. */
+async function serveMemory(content: Content): Promise<Served> {
+  const vfs = new MemoryVfs();
+  await fillVfs(vfs, content);
+  const s = await serveNfs({
+    vibeId: "bench",
+    vfs,
+    secret: crypto.getRandomValues(new Uint8Array(16)),
+    epoch: 1,
+    log: (m) => console.error(m),
+  });
+  return { port: s.port, exportPath: s.exportPath, close: () => s.close() };
+}
+
 async function main(): Promise<void> {
   await inProcess();
   if (Deno.args.includes("--inprocess-only")) return;
@@ -270,15 +330,14 @@ async function main(): Promise<void> {
     }
   };
   let ganeshaError: string | null = null;
-  const vfs = new MemoryVfs();
-  await fillVfs(vfs, content);
-  const server = await serveNfs({
-    vibeId: "bench",
-    vfs,
-    secret: crypto.getRandomValues(new Uint8Array(16)),
-    epoch: 1,
-    log: (m) => console.error(m),
-  });
+  const serverArg = Deno.args.indexOf("--server");
+  const serverKind = serverArg >= 0 ? Deno.args[serverArg + 1] : "daemon";
+  if (serverKind !== "daemon" && serverKind !== "memory") {
+    throw new Error(`--server: "daemon" (a vibe served by the vibe daemon) or "memory"`);
+  }
+  const server = serverKind === "daemon"
+    ? await serveVibe(`${tmp}/repo`, content)
+    : await serveMemory(content);
   const gdir = `${tmp}/export`;
   const port = freePort();
   let ganeshaUp = false;
@@ -347,7 +406,11 @@ async function main(): Promise<void> {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
   console.log(
-    `(median of ${runs} run(s) after ${warmup} warm-up pass(es) each; guest under QEMU ${Deno.build.arch}; speed > 1× means vibe is faster)`,
+    `(median of ${runs} run(s) after ${warmup} warm-up pass(es) each; vibe: ${
+      serverKind === "daemon"
+        ? "a vibe of a git repo, served by the vibe daemon"
+        : "a MemoryVfs in process"
+    }; guest under QEMU ${Deno.build.arch}; speed > 1× means vibe is faster)`,
   );
   const names = [...new Set([...ops.vibe!.keys(), ...ops.ganesha!.keys()])];
   if (names.length > 0) {
