@@ -98,10 +98,7 @@ export async function setattr(s: FuseSession, r: Req): Promise<void> {
   if (a.valid & abi.FATTR_MODE) set.mode = a.mode & 0o7777;
   if (a.valid & abi.FATTR_UID) set.uid = a.uid;
   if (a.valid & abi.FATTR_GID) set.gid = a.gid;
-  if (a.valid & abi.FATTR_SIZE) {
-    s.assertNotPinned(r.h.nodeid);
-    set.size = a.size;
-  }
+  if (a.valid & abi.FATTR_SIZE) set.size = a.size;
   // Times are signed on the wire (i64 seconds): a date before 1970 is negative.
   const at = abi.fuse_setattr_in.at;
   if (a.valid & abi.FATTR_ATIME) {
@@ -115,7 +112,13 @@ export async function setattr(s: FuseSession, r: Req): Promise<void> {
       : { sec: getI64(r.v, r.arg + at.mtime), nsec: a.mtimensec };
   }
   // FATTR_FH, FATTR_LOCKOWNER: no file handles in vibe. FATTR_CTIME: the Vfs keeps ctime itself.
-  s.replyAttr(r, await s.vfs.setattr(r.h.nodeid, set));
+  // A size change must not meet a passthrough open of the old bytes (io_modes.ts).
+  const release = set.size !== undefined ? s.holdUnpinned(r.h.nodeid) : null;
+  try {
+    s.replyAttr(r, await s.vfs.setattr(r.h.nodeid, set));
+  } finally {
+    release?.();
+  }
 }
 
 export async function readlink(s: FuseSession, r: Req): Promise<void> {
@@ -209,11 +212,18 @@ export async function open(s: FuseSession, r: Req): Promise<void> {
   const ino = r.h.nodeid;
   const truncate = (flags & abi.O_TRUNC) !== 0;
   const readOnly = (flags & abi.O_ACCMODE) === abi.O_RDONLY && !truncate;
-  if (!readOnly) s.assertNotPinned(ino);
-  // With FUSE_ATOMIC_O_TRUNC the kernel leaves O_TRUNC to us.
-  if (truncate) await s.vfs.setattr(ino, { size: 0 });
-  const backing = readOnly ? backingFor(s, ino) : null;
-  s.replyOpenFile(r, ino, openFlagsFor(s, ino, truncate), readOnly, backing);
+  if (readOnly) {
+    s.replyOpenFile(r, ino, openFlagsFor(s, ino, false), true, backingFor(s, ino));
+    return;
+  }
+  const release = s.holdUnpinned(ino);
+  try {
+    // With FUSE_ATOMIC_O_TRUNC the kernel leaves O_TRUNC to us.
+    if (truncate) await s.vfs.setattr(ino, { size: 0 });
+    s.replyOpenFile(r, ino, openFlagsFor(s, ino, truncate), false, null);
+  } finally {
+    release();
+  }
 }
 
 /** The host file a read-only open of `ino` may be passed through to, or null. */
@@ -239,14 +249,17 @@ export async function create(s: FuseSession, r: Req): Promise<void> {
   const readOnly = (a.flags & abi.O_ACCMODE) === abi.O_RDONLY && !truncate;
   // CREATE reaches an existing file only through a stale negative dentry; the
   // VFS will not truncate after it, so O_TRUNC is ours.
+  let release: (() => void) | null = null;
   try {
-    if (!readOnly) s.assertNotPinned(attr.ino);
+    if (!readOnly) release = s.holdUnpinned(attr.ino);
     if (truncate && attr.size > 0) attr = await s.vfs.setattr(attr.ino, { size: 0 });
+    s.replyCreate(r, attr, openFlagsFor(s, attr.ino, truncate), readOnly);
   } catch (e) {
     s.vfs.forget(attr.ino, 1);
     throw e;
+  } finally {
+    release?.();
   }
-  s.replyCreate(r, attr, openFlagsFor(s, attr.ino, truncate), readOnly);
 }
 
 /** Buffers for large READs (the reply is written synchronously, so they come back at once). */

@@ -113,6 +113,25 @@ export class FileIoModes {
     return { mode, backingId };
   }
 
+  /**
+   * Counts as a page-cache open of `ino` until the returned function is
+   * called: taken before an await that changes the file's bytes (truncate),
+   * so no read-only open arriving meanwhile pins the inode.
+   */
+  hold(ino: number): () => void {
+    const st = this.#inodes.get(ino) ?? { cache: 0, passthrough: 0, backingId: 0, backingPath: "" };
+    st.cache++;
+    this.#inodes.set(ino, st);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--st.cache <= 0 && st.passthrough <= 0 && this.#inodes.get(ino) === st) {
+        this.#inodes.delete(ino);
+      }
+    };
+  }
+
   /** RELEASE of `fh`: its mode no longer counts. */
   release(fh: number): void {
     const rec = this.#fhs.get(fh);

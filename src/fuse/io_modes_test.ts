@@ -67,3 +67,18 @@ Deno.test("io modes: a refusal that would repeat turns passthrough off, others d
   assert.match(logs.join("\n"), /passthrough off .*EPERM/);
   assert.equal(io.open(3, 3, true, "/c/y").mode, "cache", "not asked again");
 });
+
+Deno.test("io modes: a hold keeps an inode from being pinned while a change is under way", () => {
+  const { calls, reg } = registry([5]);
+  const io = new FileIoModes(reg, () => {});
+  const release = io.hold(9);
+  assert.equal(io.open(1, 9, true, "/c/b").mode, "cache", "no passthrough during the hold");
+  io.release(1);
+  assert.equal(io.open(2, 9, true, "/c/b").mode, "cache", "still held");
+  release();
+  release(); // once only
+  io.release(2);
+  assert.deepEqual(calls, []);
+  assert.equal(io.open(3, 9, true, "/c/b").mode, "passthrough");
+  assert.deepEqual(io.counts(), { cache: 0, passthrough: 1 });
+});

@@ -575,6 +575,16 @@ export class FuseSession {
   }
 
   /**
+   * Like `assertNotPinned`, and keeps `ino` from being pinned until the
+   * returned function is called: for handlers that await between the check
+   * and the change (see io_modes.ts `hold`).
+   */
+  holdUnpinned(ino: number): () => void {
+    this.assertNotPinned(ino);
+    return this.#io.hold(ino);
+  }
+
+  /**
    * Replies to OPEN of a regular file (read-only opens of a pinned inode, or
    * any open of an unpinned one). `openFlags` are those for page-cache I/O;
    * a read-only open may be passed through to `backingPath` instead.
