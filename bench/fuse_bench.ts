@@ -29,6 +29,7 @@
  *   deno run -A bench/fuse_bench.ts [--files 100000] [--quick] [--json]
  */
 import { generateRepo } from "./gen_repo.ts";
+import { type LoopFs, makeLoopFs, removeLoopFs } from "./loop_fs.ts";
 import { cleanupDaemon, fuseUnavailable, mountPoints } from "../tests/helpers/vibe_cli.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -263,42 +264,6 @@ async function firstFile(repo: string): Promise<string> {
   const m = /^100644 blob [0-9a-f]+\t(.+)$/m.exec(out);
   if (!m) throw new Error(`No regular file in HEAD of ${repo}`);
   return m[1]!;
-}
-
-// ---- the native side: a loop-mounted ext4 --------------------------------
-
-interface LoopFs {
-  base: string;
-  mnt: string;
-  dev: string | null;
-  mounted: boolean;
-}
-
-async function makeLoopFs(sizeMiB: number, inodes: number, lfs: LoopFs): Promise<void> {
-  const img = `${lfs.base}/ext4.img`;
-  await Deno.mkdir(lfs.mnt);
-  await ok("truncate", ["-s", `${sizeMiB}M`, img]);
-  // Inode tables and journal are written now, not by ext4lazyinit during the runs.
-  await ok("mkfs.ext4", [
-    "-q",
-    "-N",
-    String(inodes),
-    "-E",
-    "lazy_itable_init=0,lazy_journal_init=0",
-    img,
-  ]);
-  lfs.dev = (await ok("losetup", ["-f", "--show", "--direct-io=on", img])).stdout.trim();
-  await ok("mount", [lfs.dev, lfs.mnt]);
-  lfs.mounted = true;
-}
-
-async function removeLoopFs(lfs: LoopFs): Promise<void> {
-  if (lfs.mounted) {
-    const u = await exec("umount", [lfs.mnt], "/");
-    if (u.code !== 0) await exec("umount", ["-l", lfs.mnt], "/");
-  }
-  if (lfs.dev) await exec("losetup", ["-d", lfs.dev], "/");
-  await Deno.remove(lfs.base, { recursive: true }).catch(() => {});
 }
 
 // ---- daemon helpers --------------------------------------------------------

@@ -13,6 +13,7 @@
  * daemon (`vibe serve <id> --nfs`), so reads come from git objects and the
  * blob cache and writes go to the delta store and SQLite; `--server memory`
  * serves a MemoryVfs in this process instead (the server code alone).
+ * Both servers' files live on one journaled loop ext4 made for the run.
  * Figures are reported, never asserted. Needs root (nfs-vm, ganesha-local).
  *
  * Each server first gets `--warmup` untimed passes (default 1: vibe's server
@@ -33,6 +34,7 @@
 import { MemoryVfs } from "../src/vfs/memory_vfs.ts";
 import { serveNfs } from "../src/nfs/mod.ts";
 import { NfsTestClient } from "../tests/helpers/nfs_client.ts";
+import { type LoopFs, makeLoopFs, removeLoopFs } from "./loop_fs.ts";
 
 const TOOLS = new URL("../../shared/tools/", import.meta.url).pathname;
 const WORKLOADS = [
@@ -335,10 +337,20 @@ async function main(): Promise<void> {
   if (serverKind !== "daemon" && serverKind !== "memory") {
     throw new Error(`--server: "daemon" (a vibe served by the vibe daemon) or "memory"`);
   }
-  const server = serverKind === "daemon"
-    ? await serveVibe(`${tmp}/repo`, content)
-    : await serveMemory(content);
-  const gdir = `${tmp}/export`;
+  // Both servers' files on one journaled loop ext4 (not the root ext4, whose
+  // creates slow down for a while after many deletes).
+  const lfs: LoopFs = { base: tmp, mnt: `${tmp}/fs`, dev: null, mounted: false };
+  await makeLoopFs(2048, 200_000, lfs);
+  let server: Served;
+  try {
+    server = serverKind === "daemon"
+      ? await serveVibe(`${lfs.mnt}/repo`, content)
+      : await serveMemory(content);
+  } catch (e) {
+    await removeLoopFs(lfs);
+    throw e;
+  }
+  const gdir = `${lfs.mnt}/export`;
   const port = freePort();
   let ganeshaUp = false;
   try {
@@ -378,7 +390,7 @@ async function main(): Promise<void> {
       await new Deno.Command(`${TOOLS}ganesha-local`, { args: ["stop", "--port", String(port)] })
         .output();
     }
-    await Deno.remove(tmp, { recursive: true });
+    await removeLoopFs(lfs);
   }
 
   const rows = [[
