@@ -29,19 +29,12 @@
  *   deno run -A bench/fuse_bench.ts [--files 100000] [--quick] [--json]
  */
 import { generateRepo } from "./gen_repo.ts";
-import { type LoopFs, makeLoopFs, removeLoopFs } from "./loop_fs.ts";
+import { BENCH_ENV, MAIN, median } from "./common.ts";
+import { type LoopMount, mountLoopFs } from "../tests/helpers/loop_fs.ts";
 import { cleanupDaemon, fuseUnavailable, mountPoints } from "../tests/helpers/vibe_cli.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const REPOS = "/tmp/vibe-bench-repos";
-const ENV = {
-  GIT_AUTHOR_NAME: "Bench",
-  GIT_AUTHOR_EMAIL: "bench@vibe.invalid",
-  GIT_COMMITTER_NAME: "Bench",
-  GIT_COMMITTER_EMAIL: "bench@vibe.invalid",
-  LC_ALL: "C",
-  NO_COLOR: "1",
-};
+const ENV = { ...BENCH_ENV, LC_ALL: "C", NO_COLOR: "1" };
 /** Creating many files sooner than this after deleting many is slow on the root ext4. */
 const SETTLE_MS = 30_000;
 
@@ -164,11 +157,6 @@ const vibe = (repo: string, ...args: string[]) =>
   ok(Deno.execPath(), ["run", "-A", MAIN, ...args], repo);
 const git = (repo: string, ...args: string[]) => ok("git", args, repo);
 const shell = (cwd: string, script: string) => ok("sh", ["-c", script], cwd);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -347,13 +335,8 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
   };
 
   const mntRoot = await Deno.makeTempDir({ prefix: "vibe-bench-mnt-" });
-  const lfs: LoopFs = {
-    base: await Deno.makeTempDir({ prefix: "vibe-bench-native-" }),
-    mnt: "",
-    dev: null,
-    mounted: false,
-  };
-  lfs.mnt = `${lfs.base}/mnt`;
+  /** The native side's filesystem (a journaled loop ext4), once made. */
+  let loop: LoopMount | null = null;
   /** Each repo with its own mount root below mntRoot: cleaning one up leaves the others. */
   const repos: [string, string][] = [];
   /** The create/remove project, on the loop filesystem (its daemon must stop before that goes). */
@@ -375,8 +358,12 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
     const blobMiB = Math.ceil(
       ((size.small + size.large) * worktreeRuns + size.tree + size.create) * 6 / 1024,
     );
-    await makeLoopFs(Math.max(1024, blobMiB + size.mib + 512), inodes, lfs);
-    const native = lfs.mnt;
+    loop = await mountLoopFs("ext4", {
+      sizeMiB: Math.max(1024, blobMiB + size.mib + 512),
+      inodes,
+      directIo: true,
+    });
+    const native = loop.mnt;
 
     // 1. spawn until mounted and readable, beside git worktree add
     const spawn: SpawnFigures[] = [];
@@ -570,7 +557,7 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
     for (const m of mountPoints()) {
       if (m.startsWith(`${mntRoot}/`)) await exec("umount", ["-l", m], "/");
     }
-    await removeLoopFs(lfs);
+    await loop?.remove();
     for (const [r] of repos) {
       await exec("git", ["worktree", "prune"], r);
       // The vibes record mount paths below mntRoot: a later daemon must not remount them.

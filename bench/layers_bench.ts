@@ -20,24 +20,8 @@
  *   deno run -A bench/layers_bench.ts [--quick] [--json]
  */
 import { fsSpace } from "../ffi/statfs.ts";
+import { MAIN, median, run } from "./common.ts";
 import { loopFsUnavailable, withLoopFs } from "../tests/helpers/loop_fs.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const ENV = {
-  GIT_AUTHOR_NAME: "Bench",
-  GIT_AUTHOR_EMAIL: "bench@vibe.invalid",
-  GIT_COMMITTER_NAME: "Bench",
-  GIT_COMMITTER_EMAIL: "bench@vibe.invalid",
-};
-
-async function run(cwd: string, cmd: string, ...args: string[]): Promise<string> {
-  const o = await new Deno.Command(cmd, { args, cwd, env: ENV, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!o.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}`);
-  }
-  return new TextDecoder().decode(o.stdout);
-}
 
 async function timedMs(cwd: string, cmd: string, ...args: string[]): Promise<number> {
   const t0 = performance.now();
@@ -46,11 +30,6 @@ async function timedMs(cwd: string, cmd: string, ...args: string[]): Promise<num
 }
 
 const vibeArgs = (...args: string[]) => ["run", "-A", MAIN, ...args];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Used bytes of the filesystem holding `path`, after flushing. */
 async function usedBytes(path: string): Promise<number> {

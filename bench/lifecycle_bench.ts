@@ -10,14 +10,7 @@
  *   deno run -A bench/lifecycle_bench.ts [--files 100000] [--small 1000] [--json]
  */
 import { generateRepo } from "./gen_repo.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const ENV = {
-  GIT_AUTHOR_NAME: "Bench",
-  GIT_AUTHOR_EMAIL: "bench@vibe.invalid",
-  GIT_COMMITTER_NAME: "Bench",
-  GIT_COMMITTER_EMAIL: "bench@vibe.invalid",
-};
+import { BENCH_ENV as ENV, MAIN, median, run } from "./common.ts";
 
 interface Timed {
   ms: number;
@@ -55,20 +48,6 @@ async function timed(cmd: string, args: string[], cwd: string, stdin?: string): 
 
 const vibe = (cwd: string, ...args: string[]) =>
   timed(Deno.execPath(), ["run", "-A", MAIN, ...args], cwd);
-
-async function run(cwd: string, cmd: string, ...args: string[]): Promise<string> {
-  const o = await new Deno.Command(cmd, { args, cwd, env: ENV, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!o.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}`);
-  }
-  return new TextDecoder().decode(o.stdout);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function repoOf(files: number): Promise<string> {
   const dir = `/tmp/vibe-bench-repos/lifecycle-${files}`;

@@ -34,7 +34,8 @@
 import { MemoryVfs } from "../src/vfs/memory_vfs.ts";
 import { serveNfs } from "../src/nfs/mod.ts";
 import { NfsTestClient } from "../tests/helpers/nfs_client.ts";
-import { type LoopFs, makeLoopFs, removeLoopFs } from "./loop_fs.ts";
+import { mountLoopFs } from "../tests/helpers/loop_fs.ts";
+import { MAIN, median, run } from "./common.ts";
 
 const TOOLS = new URL("../../shared/tools/", import.meta.url).pathname;
 const WORKLOADS = [
@@ -178,11 +179,6 @@ async function runGuest(script: string, args: string[]): Promise<GuestRun> {
   return { results: res, ops };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 /** Runs `total` calls of `one`, `inFlight` at a time; returns seconds. */
 async function pipelined(
   total: number,
@@ -255,27 +251,12 @@ interface Served {
 
 /** The product path: the content committed to a git repo, one vibe of it served by the vibe daemon. */
 async function serveVibe(repo: string, content: Content): Promise<Served> {
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  const env = {
-    GIT_AUTHOR_NAME: "Bench",
-    GIT_AUTHOR_EMAIL: "bench@vibe.invalid",
-    GIT_COMMITTER_NAME: "Bench",
-    GIT_COMMITTER_EMAIL: "bench@vibe.invalid",
-  };
-  const run = async (cmd: string, args: string[]) => {
-    const o = await new Deno.Command(cmd, { args, cwd: repo, env, stdin: "null" }).output();
-    const out = new TextDecoder().decode(o.stdout);
-    if (o.code !== 0) {
-      throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}${out}`);
-    }
-    return out;
-  };
   await Deno.mkdir(repo);
   await writeDir(repo, content);
-  await run("git", ["init", "-q"]);
-  await run("git", ["add", "-A"]);
-  await run("git", ["commit", "-q", "-m", "bench content"]);
-  const vibe = (...args: string[]) => run(Deno.execPath(), ["run", "-A", main, ...args]);
+  await run(repo, "git", "init", "-q");
+  await run(repo, "git", "add", "-A");
+  await run(repo, "git", "commit", "-q", "-m", "bench content");
+  const vibe = (...args: string[]) => run(repo, Deno.execPath(), "run", "-A", MAIN, ...args);
   await vibe("init");
   await vibe("spawn", "bench", "--no-mount");
   const info = JSON.parse(await vibe("serve", "bench", "--nfs", "--json"));
@@ -339,18 +320,17 @@ async function main(): Promise<void> {
   }
   // Both servers' files on one journaled loop ext4 (not the root ext4, whose
   // creates slow down for a while after many deletes).
-  const lfs: LoopFs = { base: tmp, mnt: `${tmp}/fs`, dev: null, mounted: false };
-  await makeLoopFs(2048, 200_000, lfs);
+  const loop = await mountLoopFs("ext4", { sizeMiB: 2048, inodes: 200_000, directIo: true });
   let server: Served;
   try {
     server = serverKind === "daemon"
-      ? await serveVibe(`${lfs.mnt}/repo`, content)
+      ? await serveVibe(`${loop.mnt}/repo`, content)
       : await serveMemory(content);
   } catch (e) {
-    await removeLoopFs(lfs);
+    await loop.remove();
     throw e;
   }
-  const gdir = `${lfs.mnt}/export`;
+  const gdir = `${loop.mnt}/export`;
   const port = freePort();
   let ganeshaUp = false;
   try {
@@ -390,7 +370,8 @@ async function main(): Promise<void> {
       await new Deno.Command(`${TOOLS}ganesha-local`, { args: ["stop", "--port", String(port)] })
         .output();
     }
-    await removeLoopFs(lfs);
+    await loop.remove();
+    await Deno.remove(tmp, { recursive: true });
   }
 
   const rows = [[

@@ -20,13 +20,8 @@ import { Project } from "../src/project/project.ts";
 import { spawnVibe } from "../src/project/lifecycle.ts";
 import { restoreVibe, snapshotDir, snapshotVibe } from "../src/project/snapshot.ts";
 import { writeFile } from "../src/vfs/path_ops.ts";
+import { BENCH_ENV as ENV } from "./common.ts";
 
-const ENV = {
-  GIT_AUTHOR_NAME: "Bench",
-  GIT_AUTHOR_EMAIL: "bench@vibe.invalid",
-  GIT_COMMITTER_NAME: "Bench",
-  GIT_COMMITTER_EMAIL: "bench@vibe.invalid",
-};
 const me = { uid: 0, gid: 0 };
 
 export interface SnapshotFigures {
