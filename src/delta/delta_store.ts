@@ -78,15 +78,25 @@ export class DeltaStore {
   /** Copies an existing file (e.g. the blob cache's copy) as the content of `ino`. */
   copyFrom(ino: Ino, srcPath: string): void {
     this.#forget(ino);
-    const tmp = `${this.pathOf(ino)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    this.#replace(ino, "copy", (tmp) => Deno.copyFileSync(srcPath, tmp));
+  }
+
+  /**
+   * Makes the content of `ino` with `make(tmp)` beside it and renames it into
+   * place, so the delta file is never half made; the temp file goes on failure.
+   */
+  #replace(ino: Ino, what: string, make: (tmp: string) => void): void {
+    const path = this.pathOf(ino);
+    const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
     try {
-      Deno.copyFileSync(srcPath, tmp);
-      Deno.renameSync(tmp, this.pathOf(ino));
+      make(tmp);
+      Deno.renameSync(tmp, path);
     } catch (e) {
       try {
         Deno.removeSync(tmp);
       } catch { /* nothing to clean */ }
-      throw ioError("copy", ino, e);
+      if (e instanceof VibeError) throw e;
+      throw ioError(what, ino, e);
     }
   }
 
@@ -97,18 +107,10 @@ export class DeltaStore {
    */
   cloneFrom(ino: Ino, srcPath: string): void {
     this.#forget(ino);
-    const tmp = `${this.pathOf(ino)}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-    try {
+    this.#replace(ino, "clone", (tmp) => {
       cloneFile(srcPath, tmp);
       Deno.chmodSync(tmp, 0o644);
-      Deno.renameSync(tmp, this.pathOf(ino));
-    } catch (e) {
-      try {
-        Deno.removeSync(tmp);
-      } catch { /* nothing to clean */ }
-      if (e instanceof VibeError) throw e;
-      throw ioError("clone", ino, e);
-    }
+    });
   }
 
   size(ino: Ino): number {
@@ -136,17 +138,7 @@ export class DeltaStore {
     if (nlink !== null && nlink > 1) {
       this.#forget(ino);
       const path = this.pathOf(ino);
-      const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-      try {
-        cloneFile(path, tmp);
-        Deno.renameSync(tmp, path);
-      } catch (e) {
-        try {
-          Deno.removeSync(tmp);
-        } catch { /* nothing to clean */ }
-        if (e instanceof VibeError) throw e;
-        throw ioError("unshare", ino, e);
-      }
+      this.#replace(ino, "unshare", (tmp) => cloneFile(path, tmp));
       f = this.#file(ino);
     }
     this.#own.add(ino);
