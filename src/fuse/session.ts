@@ -561,26 +561,19 @@ export class FuseSession {
   }
 
   /**
-   * Throws ETXTBSY when `ino` is open with passthrough: its bytes must not
-   * change until those opens are closed (io_modes.ts). Call before changing
-   * them (open for writing, O_TRUNC, truncate).
+   * Before changing the bytes of `ino` (open for writing, O_TRUNC, truncate):
+   * throws ETXTBSY while it is open with passthrough (its bytes must not
+   * change until those opens are closed, io_modes.ts), else keeps it from
+   * being pinned until the returned function is called, so a read-only open
+   * arriving during the handler's await cannot pin the old bytes.
    */
-  assertNotPinned(ino: number): void {
+  holdUnpinned(ino: number): () => void {
     if (this.#io.pinned(ino)) {
       throw new VibeError(
         "ETXTBSY",
         `Inode ${ino} is open read-only with passthrough; close those descriptors to change it`,
       );
     }
-  }
-
-  /**
-   * Like `assertNotPinned`, and keeps `ino` from being pinned until the
-   * returned function is called: for handlers that await between the check
-   * and the change (see io_modes.ts `hold`).
-   */
-  holdUnpinned(ino: number): () => void {
-    this.assertNotPinned(ino);
     return this.#io.hold(ino);
   }
 
